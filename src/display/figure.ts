@@ -1,0 +1,98 @@
+/** Plotly figures as plain JSON, and their rich-output bundle (plotly JSON + HTML + text). */
+import * as fs from "fs";
+import { randomBytes } from "crypto";
+import type { MimeBundle } from "./kernel";
+
+export type Trace = Record<string, unknown> & { type?: string; name?: string };
+export interface Figure {
+  data: Trace[];
+  layout: Record<string, unknown> & { title?: string | { text: string } };
+  config?: Record<string, unknown>;
+}
+
+export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
+const DEFAULT_CONFIG = { responsive: true, displaylogo: false };
+
+/** Builds a figure with the project's default layout. */
+export function figure(data: Trace[], layout: Figure["layout"] = {}): Figure {
+  return { data, layout: { template: undefined, margin: { t: 50, r: 20, b: 50, l: 60 }, ...layout } };
+}
+
+/** Lays several figures out as subplots of one figure, side by side (or in `columns` columns). */
+export function grid(figures: Figure[], options: { columns?: number; title?: string } = {}): Figure {
+  const columns = Math.max(1, Math.min(options.columns ?? figures.length, figures.length));
+  const rows = Math.ceil(figures.length / columns);
+  const data: Trace[] = [];
+  const layout: Figure["layout"] = { grid: { rows, columns, pattern: "independent" }, title: options.title, height: 320 * rows };
+  figures.forEach((f, i) => {
+    const suffix = i === 0 ? "" : String(i + 1);
+    for (const trace of f.data) data.push({ ...trace, xaxis: `x${suffix}`, yaxis: `y${suffix}` });
+    const sub = f.layout as Record<string, { title?: unknown } | undefined>;
+    layout[`xaxis${suffix}`] = { ...(sub.xaxis ?? {}) };
+    layout[`yaxis${suffix}`] = { ...(sub.yaxis ?? {}) };
+    const title = titleText(f);
+    if (title) {
+      const annotations = (layout.annotations as unknown[] | undefined) ?? [];
+      annotations.push({ text: title, showarrow: false, xref: `x${suffix} domain`, yref: `y${suffix} domain`, x: 0.5, y: 1.12, xanchor: "center" });
+      layout.annotations = annotations;
+    }
+  });
+  return { data, layout };
+}
+
+export function titleText(f: Figure): string {
+  const t = f.layout.title;
+  return typeof t === "string" ? t : t?.text ?? "";
+}
+
+/** A one-paragraph text form of a figure, for text/plain and for plain Node. */
+export function figureText(f: Figure): string {
+  const traces = f.data.map((t) => {
+    const n = Array.isArray(t.y) ? (t.y as unknown[]).length : Array.isArray(t.z) ? (t.z as unknown[]).length : Array.isArray(t.x) ? (t.x as unknown[]).length : 0;
+    return `${t.type ?? "scatter"}${t.name ? ` "${t.name}"` : ""} (${n} points)`;
+  });
+  return `Figure${titleText(f) ? ` "${titleText(f)}"` : ""}: ${traces.join(", ")}`;
+}
+
+let plotlySource: string | null = null;
+
+function plotlyScript(): string {
+  if (plotlySource === null) {
+    const file = require.resolve("plotly.js-dist-min");
+    plotlySource = fs.readFileSync(file, "utf8");
+  }
+  // "</script" inside the bundle would end the tag early.
+  return `<script type="text/javascript">${plotlySource.replace(/<\/script/gi, "<\\/script")}</script>`;
+}
+
+/**
+ * The mime bundle of a figure. With `withLibrary` the HTML inlines plotly.js (offline); every figure
+ * waits for it and shows a readable message if it never arrives (untrusted notebook, cleared output).
+ */
+export function figureBundle(f: Figure, withLibrary: boolean): MimeBundle {
+  const id = `ws-${randomBytes(6).toString("hex")}`;
+  const spec = JSON.stringify({ data: f.data, layout: f.layout, config: { ...DEFAULT_CONFIG, ...f.config } }).replace(/</g, "\\u003c");
+  const height = typeof f.layout.height === "number" ? f.layout.height : 420;
+  const lib = withLibrary ? plotlyScript() : "";
+  const html = `${lib}<div id="${id}" class="weightscope-figure" style="width:100%;min-height:${height}px"></div>
+<script type="text/javascript">(function () {
+  var spec = ${spec};
+  var started = Date.now();
+  function draw() {
+    var el = document.getElementById("${id}");
+    if (!el) return;
+    if (window.Plotly) { window.Plotly.newPlot(el, spec.data, spec.layout, spec.config); return; }
+    if (Date.now() - started > 15000) {
+      el.textContent = "weightscope: plotly.js is not loaded on this page. Trust the notebook (File > Trust) or re-run the first cell that shows a figure.";
+      return;
+    }
+    setTimeout(draw, 50);
+  }
+  draw();
+})();</script>`;
+  return {
+    [PLOTLY_MIME]: { data: f.data, layout: f.layout, config: { ...DEFAULT_CONFIG, ...f.config } },
+    "text/html": html,
+    "text/plain": figureText(f),
+  };
+}
