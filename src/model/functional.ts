@@ -9,6 +9,8 @@ import { finalActivation, type Activation, type Block, type ModelView } from "./
 export interface ForwardOptions {
   /** Dropout active and BatchNormalization on batch statistics (default false: inference form). */
   training?: boolean;
+  /** Seed of the dropout masks in training mode (so seeded training is reproducible). */
+  dropoutSeed?: number;
   /** Stop before a final softmax and return logits (default false). */
   logits?: boolean;
   /** Receives the batch moments of each BatchNormalization block in training mode (disposed after the call: tf.keep what you need). */
@@ -50,7 +52,7 @@ function applyBlock(block: Block, index: number, params: readonly tf.Tensor[], h
     case "flatten":
       return h.reshape([h.shape[0], -1]);
     case "dropout":
-      return options.training && block.rate > 0 ? tf.dropout(h, block.rate) : h;
+      return options.training && block.rate > 0 ? tf.dropout(h, block.rate, undefined, options.dropoutSeed === undefined ? undefined : options.dropoutSeed + index) : h;
     case "batchNorm": {
       let mean = params[block.movingMean];
       let variance = params[block.movingVariance];
