@@ -1,0 +1,440 @@
+/**
+ * Vietoris-Rips persistent homology over Z/2, after the algorithm published for Ripser (U. Bauer,
+ * J. Appl. Comput. Topol. 2021): cohomology with clearing, simplices indexed by the combinatorial
+ * number system with cofacets enumerated on the fly, zero-persistence apparent pairs and emergent
+ * pairs skipped, only the reduction matrix stored. Written from the paper's description.
+ *
+ * Filtration order: diameter ascending, ties by combinatorial index descending. A coboundary
+ * column's pivot is its oldest cofacet in that order; columns are reduced youngest first.
+ */
+import { IndexMap, SimplexList, WorkingColumn } from "./structures";
+
+export type Interval = [birth: number, death: number];
+
+export interface EngineInput {
+  /** Full n x n float32 distance matrix, row-major. */
+  distances: Float32Array;
+  n: number;
+  maxDim: number;
+  /** Simplices with a larger diameter are left out. */
+  threshold: number;
+  /** Collect representative cocycles (dimensions >= 1). */
+  cocycles: boolean;
+}
+
+export interface EngineOutput {
+  diagrams: Interval[][];
+  /** cocycles[d][k]: the simplices (vertex lists) of the cocycle of diagrams[d][k], for d >= 1. */
+  cocycles: number[][][][] | null;
+  /** Columns actually reduced and pairs found by the apparent/emergent shortcuts, per dimension. */
+  stats: { dim: number; simplices: number; columns: number; apparent: number; emergent: number; additions: number }[];
+}
+
+/** Largest simplex count whose index still fits a double exactly. */
+export const MAX_INDEX = 2 ** 53;
+
+/** C(n, k) exactly as a double, or Infinity past 2^53. */
+export function binomial(n: number, k: number): number {
+  if (k < 0 || k > n) return 0;
+  let r = 1;
+  for (let i = 1; i <= k; i++) {
+    r = (r * (n - k + i)) / i;
+    if (r >= MAX_INDEX) return Infinity;
+  }
+  return Math.round(r);
+}
+
+export class RipsComplex {
+  readonly n: number;
+  readonly dist: Float32Array;
+  readonly threshold: number;
+  /** binom[k * (n + 1) + v] = C(v, k) for k <= maxDim + 2. */
+  private readonly binom: Float64Array;
+  private readonly stride: number;
+  private readonly verts: Int32Array;
+  private readonly facetVerts: Int32Array;
+
+  // Cofacet enumeration state (one enumeration at a time).
+  private cIdxBelow = 0;
+  private cIdxAbove = 0;
+  private cV = 0;
+  private cK = 0;
+  private cDiam = 0;
+  private cDim = 0;
+  private cAll = true;
+  cofacetIndex = 0;
+  cofacetDiam = 0;
+
+  constructor(dist: Float32Array, n: number, maxDim: number, threshold: number) {
+    this.n = n;
+    this.dist = dist;
+    this.threshold = threshold;
+    this.stride = n + 1;
+    const kMax = maxDim + 2;
+    this.binom = new Float64Array((kMax + 1) * this.stride);
+    for (let k = 0; k <= kMax; k++) for (let v = 0; v <= n; v++) this.binom[k * this.stride + v] = binomial(v, k);
+    this.verts = new Int32Array(kMax + 1);
+    this.facetVerts = new Int32Array(kMax + 1);
+  }
+
+  private C(v: number, k: number): number {
+    return this.binom[k * this.stride + v];
+  }
+
+  /** Writes the dim+1 vertices of a simplex (descending) into out. */
+  vertices(index: number, dim: number, out: Int32Array = this.verts): Int32Array {
+    let idx = index;
+    let top = this.n - 1;
+    for (let k = dim + 1; k >= 1; k--) {
+      // largest v <= top with C(v, k) <= idx
+      let lo = k - 1;
+      let hi = top;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (this.C(mid, k) <= idx) lo = mid;
+        else hi = mid - 1;
+      }
+      out[dim + 1 - k] = lo;
+      idx -= this.C(lo, k);
+      top = lo - 1;
+    }
+    return out;
+  }
+
+  /** Index of a simplex given its vertices in descending order. */
+  indexOf(vertices: ArrayLike<number>): number {
+    const k = vertices.length;
+    let idx = 0;
+    for (let i = 0; i < k; i++) idx += this.C(vertices[i], k - i);
+    return idx;
+  }
+
+  diameterOf(vertices: ArrayLike<number>, count = vertices.length): number {
+    let d = 0;
+    const D = this.dist;
+    const n = this.n;
+    for (let i = 0; i < count; i++) for (let j = i + 1; j < count; j++) d = Math.max(d, D[vertices[i] * n + vertices[j]]);
+    return d;
+  }
+
+  /**
+   * Starts enumerating the cofacets of a simplex in index-descending order; with all = false only
+   * those adding a vertex above the simplex's top vertex (each simplex is then met once overall).
+   */
+  startCofacets(index: number, diam: number, dim: number, all: boolean): void {
+    this.vertices(index, dim);
+    this.cIdxBelow = index;
+    this.cIdxAbove = 0;
+    this.cV = this.n - 1;
+    this.cK = dim + 1;
+    this.cDiam = diam;
+    this.cDim = dim;
+    this.cAll = all;
+  }
+
+  /** Advances to the next cofacet (cofacetIndex, cofacetDiam); false when there is none. */
+  nextCofacet(): boolean {
+    let v = this.cV;
+    let k = this.cK;
+    while (k > 0 && this.C(v, k) <= this.cIdxBelow) {
+      if (!this.cAll) return false;
+      this.cIdxBelow -= this.C(v, k);
+      this.cIdxAbove += this.C(v, k + 1);
+      v--;
+      k--;
+    }
+    if (v < k || v < 0) return false;
+    this.cofacetIndex = this.cIdxAbove + this.C(v, k + 1) + this.cIdxBelow;
+    let d = this.cDiam;
+    const D = this.dist;
+    const row = v * this.n;
+    const verts = this.verts;
+    for (let i = 0; i <= this.cDim; i++) {
+      const x = D[row + verts[i]];
+      if (x > d) d = x;
+    }
+    this.cofacetDiam = d;
+    this.cV = v - 1;
+    this.cK = k;
+    return true;
+  }
+
+  /** The oldest cofacet of the same diameter (the coboundary pivot when it exists), or -1. */
+  zeroPivotCofacet(index: number, diam: number, dim: number): number {
+    this.startCofacets(index, diam, dim, true);
+    while (this.nextCofacet()) if (this.cofacetDiam === diam) return this.cofacetIndex;
+    return -1;
+  }
+
+  /** The youngest facet of the same diameter (the boundary pivot when it exists), or -1. */
+  zeroPivotFacet(index: number, diam: number, dim: number): number {
+    const v = this.vertices(index, dim, this.facetVerts);
+    let best = -1;
+    const f = this.verts;
+    for (let skip = 0; skip <= dim; skip++) {
+      let m = 0;
+      for (let i = 0; i <= dim; i++) if (i !== skip) f[m++] = v[i];
+      if (this.diameterOf(f, dim) !== diam) continue;
+      let idx = 0;
+      for (let i = 0; i < dim; i++) idx += this.C(f[i], dim - i);
+      if (best === -1 || idx < best) best = idx;
+    }
+    return best;
+  }
+
+  /** The facet forming a zero-persistence apparent pair with this simplex, or -1. */
+  zeroApparentFacet(index: number, diam: number, dim: number): number {
+    const facet = this.zeroPivotFacet(index, diam, dim);
+    return facet !== -1 && this.zeroPivotCofacet(facet, diam, dim - 1) === index ? facet : -1;
+  }
+
+  /** The cofacet forming a zero-persistence apparent pair with this simplex, or -1. */
+  zeroApparentCofacet(index: number, diam: number, dim: number): number {
+    const cofacet = this.zeroPivotCofacet(index, diam, dim);
+    return cofacet !== -1 && this.zeroPivotFacet(cofacet, diam, dim + 1) === index ? cofacet : -1;
+  }
+
+  inZeroApparentPair(index: number, diam: number, dim: number): boolean {
+    return this.zeroApparentCofacet(index, diam, dim) !== -1 || this.zeroApparentFacet(index, diam, dim) !== -1;
+  }
+}
+
+/** Reduction matrix columns (Z/2): offsets into one growable entry list. */
+class ReductionMatrix {
+  private starts = new Int32Array(1024);
+  readonly entries = new SimplexList(1024);
+  columns = 0;
+
+  startColumn(): void {
+    if (this.columns + 1 >= this.starts.length) {
+      const s = new Int32Array(this.starts.length * 2);
+      s.set(this.starts);
+      this.starts = s;
+    }
+    this.starts[this.columns] = this.entries.length;
+    this.columns++;
+    this.starts[this.columns] = this.entries.length;
+  }
+
+  push(diam: number, index: number): void {
+    this.entries.push(diam, index);
+    this.starts[this.columns] = this.entries.length;
+  }
+
+  begin(column: number): number {
+    return this.starts[column];
+  }
+
+  end(column: number): number {
+    return this.starts[column + 1];
+  }
+}
+
+/** Union-find with path halving and union by rank. */
+class DisjointSets {
+  private readonly parent: Int32Array;
+  private readonly rank: Uint8Array;
+  constructor(n: number) {
+    this.parent = Int32Array.from({ length: n }, (_, i) => i);
+    this.rank = new Uint8Array(n);
+  }
+  find(x: number): number {
+    const p = this.parent;
+    while (p[x] !== x) {
+      p[x] = p[p[x]];
+      x = p[x];
+    }
+    return x;
+  }
+  union(a: number, b: number): void {
+    if (this.rank[a] < this.rank[b]) this.parent[a] = b;
+    else if (this.rank[a] > this.rank[b]) this.parent[b] = a;
+    else {
+      this.parent[b] = a;
+      this.rank[a]++;
+    }
+  }
+}
+
+export function computePersistence(input: EngineInput): EngineOutput {
+  const { distances, n, maxDim, threshold } = input;
+  const complex = new RipsComplex(distances, n, maxDim, threshold);
+  const diagrams: Interval[][] = Array.from({ length: maxDim + 1 }, () => []);
+  const cocycles: number[][][][] | null = input.cocycles ? Array.from({ length: maxDim + 1 }, () => []) : null;
+  const stats: EngineOutput["stats"] = [];
+
+  // Edges within the threshold, in filtration order.
+  const edges = new SimplexList(1024);
+  for (let i = 1; i < n; i++) {
+    const row = i * n;
+    const base = (i * (i - 1)) / 2;
+    for (let j = 0; j < i; j++) {
+      const d = distances[row + j];
+      if (d <= threshold) edges.push(d, base + j);
+    }
+  }
+  edges.sortFiltration();
+
+  // H0 by union-find (Kruskal); edges that merge nothing are the columns of dimension 1.
+  const sets = new DisjointSets(n);
+  let columns = new SimplexList(Math.max(16, edges.length - n));
+  const ends = new Int32Array(2);
+  let apparent = 0;
+  for (let e = 0; e < edges.length; e++) {
+    const d = edges.diam[e];
+    const idx = edges.index[e];
+    complex.vertices(idx, 1, ends);
+    const a = sets.find(ends[0]);
+    const b = sets.find(ends[1]);
+    if (a !== b) {
+      if (d !== 0) diagrams[0].push([0, d]);
+      sets.union(a, b);
+    } else if (maxDim >= 1) {
+      if (complex.zeroApparentCofacet(idx, d, 1) === -1) columns.push(d, idx);
+      else apparent++;
+    }
+  }
+  for (let v = 0; v < n; v++) if (sets.find(v) === v) diagrams[0].push([0, Infinity]);
+  stats.push({ dim: 0, simplices: n, columns: 0, apparent: 0, emergent: 0, additions: 0 });
+  columns.reverse();
+
+  let simplices = edges;
+  const working = new WorkingColumn();
+  const workingReduction = new WorkingColumn();
+  const cocycleVerts = new Int32Array(maxDim + 2);
+  for (let dim = 1; dim <= maxDim; dim++) {
+    const pivots = new IndexMap(columns.length);
+    const reduction = new ReductionMatrix();
+    let emergent = 0;
+    let additions = 0;
+    const addCoboundary = (diam: number, index: number): void => {
+      workingReduction.push(diam, index);
+      complex.startCofacets(index, diam, dim, true);
+      while (complex.nextCofacet()) if (complex.cofacetDiam <= threshold) working.push(complex.cofacetDiam, complex.cofacetIndex);
+    };
+    for (let c = 0; c < columns.length; c++) {
+      const birth = columns.diam[c];
+      const sigma = columns.index[c];
+      reduction.startColumn();
+      working.clear();
+      workingReduction.clear();
+
+      // Coboundary of sigma; stop early at an emergent pair (its first same-diameter cofacet is the
+      // pivot, and nothing else claims it).
+      let found = false;
+      let pivotDiam = 0;
+      let pivotIndex = -1;
+      let checkEmergent = true;
+      complex.startCofacets(sigma, birth, dim, true);
+      while (complex.nextCofacet()) {
+        const cd = complex.cofacetDiam;
+        if (cd > threshold) continue;
+        const ci = complex.cofacetIndex;
+        working.push(cd, ci);
+        if (checkEmergent && cd === birth) {
+          checkEmergent = false;
+          if (!pivots.has(ci)) {
+            const cofacetIndex = ci;
+            if (complex.zeroApparentFacet(cofacetIndex, cd, dim + 1) === -1) {
+              found = true;
+              pivotDiam = cd;
+              pivotIndex = cofacetIndex;
+              emergent++;
+              break;
+            }
+            // The check above moved the enumerator: resume after this cofacet.
+            complex.startCofacets(sigma, birth, dim, true);
+            while (complex.nextCofacet() && complex.cofacetIndex !== cofacetIndex);
+          }
+        }
+      }
+      if (!found) {
+        found = working.pivot();
+        pivotDiam = working.pivotDiam;
+        pivotIndex = working.pivotIndex;
+      }
+
+      for (;;) {
+        if (!found) {
+          diagrams[dim].push([birth, Infinity]);
+          if (cocycles) cocycles[dim].push(cocycleOf(complex, drain(workingReduction), sigma, dim, cocycleVerts));
+          break;
+        }
+        const other = pivots.get(pivotIndex);
+        if (other !== -1) {
+          additions++;
+          addCoboundary(columns.diam[other], columns.index[other]);
+          for (let e = reduction.begin(other), end = reduction.end(other); e < end; e++) addCoboundary(reduction.entries.diam[e], reduction.entries.index[e]);
+        } else {
+          const facet = complex.zeroApparentFacet(pivotIndex, pivotDiam, dim + 1);
+          if (facet !== -1) {
+            additions++;
+            addCoboundary(pivotDiam, facet);
+          } else {
+            if (pivotDiam > birth) {
+              diagrams[dim].push([birth, pivotDiam]);
+              if (cocycles) {
+                const stored = drain(workingReduction);
+                cocycles[dim].push(cocycleOf(complex, stored, sigma, dim, cocycleVerts));
+                refill(workingReduction, stored);
+              }
+            }
+            pivots.set(pivotIndex, c);
+            while (workingReduction.popPivot()) reduction.push(workingReduction.pivotDiam, workingReduction.pivotIndex);
+            break;
+          }
+        }
+        found = working.pivot();
+        pivotDiam = working.pivotDiam;
+        pivotIndex = working.pivotIndex;
+      }
+    }
+    stats.push({ dim, simplices: simplices.length, columns: columns.length, apparent, emergent, additions });
+
+    if (dim < maxDim) {
+      // Columns of the next dimension: cofacets not cleared (paired here) and not in apparent pairs.
+      const next = new SimplexList(simplices.length);
+      const nextColumns = new SimplexList(simplices.length);
+      const keepSimplices = dim + 1 < maxDim;
+      apparent = 0;
+      for (let s = 0; s < simplices.length; s++) {
+        complex.startCofacets(simplices.index[s], simplices.diam[s], dim, false);
+        // Collect first: the apparent-pair checks reuse the enumerator.
+        const found: number[] = [];
+        while (complex.nextCofacet()) if (complex.cofacetDiam <= threshold) found.push(complex.cofacetDiam, complex.cofacetIndex);
+        for (let f = 0; f < found.length; f += 2) {
+          const d = found[f];
+          const idx = found[f + 1];
+          if (keepSimplices) next.push(d, idx);
+          if (pivots.has(idx)) continue;
+          if (complex.inZeroApparentPair(idx, d, dim + 1)) apparent++;
+          else nextColumns.push(d, idx);
+        }
+      }
+      nextColumns.sortFiltration();
+      nextColumns.reverse();
+      columns = nextColumns;
+      simplices = keepSimplices ? next : new SimplexList(16);
+    }
+  }
+  return { diagrams, cocycles, stats };
+}
+
+/** Pops every entry of a working column (Z/2-cancelled) as flat [diam, index, ...]. */
+function drain(column: WorkingColumn): number[] {
+  const out: number[] = [];
+  while (column.popPivot()) out.push(column.pivotDiam, column.pivotIndex);
+  return out;
+}
+
+function refill(column: WorkingColumn, entries: number[]): void {
+  column.clear();
+  for (let i = 0; i < entries.length; i += 2) column.push(entries[i], entries[i + 1]);
+}
+
+/** The cocycle sigma + (reduction entries), as vertex lists. */
+function cocycleOf(complex: RipsComplex, entries: number[], sigma: number, dim: number, verts: Int32Array): number[][] {
+  const simplices = [sigma];
+  for (let i = 1; i < entries.length; i += 2) simplices.push(entries[i]);
+  return simplices.map((s) => Array.from(complex.vertices(s, dim, verts).subarray(0, dim + 1)));
+}

@@ -1,0 +1,4 @@
+/** Topology probe: Vietoris-Rips persistence, diagram tools, and the topology of weight trajectories. */
+export { persistence, PersistenceResult, type PersistenceOptions, type PersistenceInput, type PersistenceInfo } from "./persistence";
+export type { Interval } from "./engine";
+export type { Metric, PointCloud, DistanceInput } from "./input";

@@ -1,0 +1,202 @@
+/**
+ * Inputs of the persistence engine: point clouds and distance matrices checked and turned into one
+ * float32 n x n distance matrix, the enclosing radius, and the memory estimate made before any work.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { binomial, MAX_INDEX } from "./engine";
+
+export type Metric = "euclidean" | "manhattan" | "chebyshev" | "cosine";
+export type PointCloud = number[][] | Float32Array[] | Float64Array[] | tf.Tensor2D;
+export type DistanceInput =
+  | number[][]
+  | Float32Array[]
+  | tf.Tensor2D
+  /** Lower triangle without the diagonal, row by row: d(1,0), d(2,0), d(2,1), d(3,0), ... */
+  | ArrayLike<number>;
+
+export interface DistanceMatrix {
+  n: number;
+  values: Float32Array;
+  source: "points" | "distances";
+}
+
+/** Rows of a point cloud as plain arrays, with a clear error for ragged rows and non-finite values. */
+export function pointRows(points: PointCloud, what = "points"): ArrayLike<number>[] {
+  let rows: ArrayLike<number>[];
+  if (points instanceof tf.Tensor) {
+    if (points.rank !== 2) throw new Error(`${what}: expected a rank-2 tensor [points, coordinates], got shape [${points.shape.join(", ")}]`);
+    const [n, dim] = points.shape;
+    const flat = points.dataSync() as Float32Array;
+    rows = Array.from({ length: n }, (_, i) => flat.subarray(i * dim, (i + 1) * dim));
+  } else if (Array.isArray(points)) {
+    rows = points as ArrayLike<number>[];
+  } else {
+    throw new Error(`${what}: expected number[][], typed-array rows or a tf.Tensor2D`);
+  }
+  if (rows.length === 0) throw new Error(`${what}: the point cloud is empty`);
+  const dim = rows[0]?.length;
+  rows.forEach((row, i) => {
+    if (row == null || typeof row.length !== "number") throw new Error(`${what}: row ${i} is not an array of numbers`);
+    if (row.length !== dim) throw new Error(`${what}: ragged rows: row 0 has ${dim} coordinates, row ${i} has ${row.length}`);
+    for (let j = 0; j < row.length; j++) {
+      if (typeof row[j] !== "number" || !Number.isFinite(row[j])) throw new Error(`${what}: point ${i} has a non-finite coordinate ${j} (${row[j]})`);
+    }
+  });
+  if (dim === 0) throw new Error(`${what}: points have no coordinates`);
+  return rows;
+}
+
+/** Pairwise distances of a point cloud, computed in float64 and stored as float32. */
+export function distancesOfPoints(points: PointCloud, metric: Metric = "euclidean"): DistanceMatrix {
+  const rows = pointRows(points);
+  const n = rows.length;
+  const dim = rows[0].length;
+  const flat = new Float64Array(n * dim);
+  rows.forEach((r, i) => {
+    for (let j = 0; j < dim; j++) flat[i * dim + j] = r[j];
+  });
+  if (metric === "cosine") {
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      for (let j = 0; j < dim; j++) s += flat[i * dim + j] ** 2;
+      if (s === 0) throw new Error(`points: point ${i} is zero, its cosine distance is undefined`);
+      const norm = Math.sqrt(s);
+      for (let j = 0; j < dim; j++) flat[i * dim + j] /= norm;
+    }
+  }
+  const values = new Float32Array(n * n);
+  for (let i = 1; i < n; i++) {
+    const a = i * dim;
+    for (let k = 0; k < i; k++) {
+      const b = k * dim;
+      let s = 0;
+      if (metric === "euclidean") {
+        for (let j = 0; j < dim; j++) {
+          const t = flat[a + j] - flat[b + j];
+          s += t * t;
+        }
+        s = Math.sqrt(s);
+      } else if (metric === "manhattan") {
+        for (let j = 0; j < dim; j++) s += Math.abs(flat[a + j] - flat[b + j]);
+      } else if (metric === "chebyshev") {
+        for (let j = 0; j < dim; j++) s = Math.max(s, Math.abs(flat[a + j] - flat[b + j]));
+      } else if (metric === "cosine") {
+        for (let j = 0; j < dim; j++) s += flat[a + j] * flat[b + j];
+        s = Math.max(0, 1 - s);
+      } else {
+        throw new Error(`unknown metric "${metric as string}"; use euclidean, manhattan, chebyshev or cosine`);
+      }
+      values[i * n + k] = s;
+      values[k * n + i] = s;
+    }
+  }
+  return { n, values, source: "points" };
+}
+
+/**
+ * A distance matrix from a full square matrix (rows or a tensor) or a flat lower triangle. A full
+ * matrix must be symmetric; the diagonal is ignored (Vietoris-Rips vertices are born at 0).
+ */
+export function distancesOfMatrix(input: DistanceInput): DistanceMatrix {
+  const check = (x: number, i: number, j: number): number => {
+    if (typeof x !== "number" || Number.isNaN(x)) throw new Error(`distances: entry (${i}, ${j}) is not a number (${x})`);
+    if (x < 0) throw new Error(`distances: entry (${i}, ${j}) is negative (${x})`);
+    return x + 0; // -0 -> +0, so float bits order like values
+  };
+  if (input instanceof tf.Tensor || (Array.isArray(input) && input.length > 0 && typeof input[0] !== "number")) {
+    const rows = input instanceof tf.Tensor ? (input.arraySync() as number[][]) : (input as ArrayLike<number>[]);
+    if (input instanceof tf.Tensor && input.rank !== 2) throw new Error(`distances: expected a rank-2 tensor, got shape [${input.shape.join(", ")}]`);
+    const n = rows.length;
+    const lower = rows.every((r, i) => r != null && r.length === i);
+    const values = new Float32Array(n * n);
+    if (lower) {
+      for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) values[i * n + j] = values[j * n + i] = check(rows[i][j], i, j);
+      return { n, values, source: "distances" };
+    }
+    rows.forEach((r, i) => {
+      if (r == null || r.length !== n) throw new Error(`distances: a full matrix must be square: row ${i} has ${r?.length ?? "no"} entries, expected ${n} (or give the lower triangle, row i with i entries)`);
+    });
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < i; j++) {
+        const a = check(rows[i][j], i, j);
+        const b = check(rows[j][i], j, i);
+        if (Math.fround(a) !== Math.fround(b)) throw new Error(`distances: the matrix is not symmetric: (${i}, ${j}) = ${a} but (${j}, ${i}) = ${b}`);
+        values[i * n + j] = values[j * n + i] = a;
+      }
+    }
+    return { n, values, source: "distances" };
+  }
+  const flat = input as ArrayLike<number>;
+  if (flat == null || typeof flat.length !== "number") throw new Error("distances: expected a square matrix, lower-triangular rows, a flat lower triangle or a tf.Tensor2D");
+  const m = flat.length;
+  const n = Math.round((1 + Math.sqrt(1 + 8 * m)) / 2);
+  if ((n * (n - 1)) / 2 !== m || m === 0) throw new Error(`distances: a flat lower triangle needs n(n-1)/2 entries; ${m} is not of that form`);
+  const values = new Float32Array(n * n);
+  let k = 0;
+  for (let i = 1; i < n; i++) for (let j = 0; j < i; j++) values[i * n + j] = values[j * n + i] = check(flat[k++], i, j);
+  return { n, values, source: "distances" };
+}
+
+/** min over points of the largest distance from it: above it the Rips complex is a cone. */
+export function enclosingRadius(d: DistanceMatrix): number {
+  const { n, values } = d;
+  let best = Infinity;
+  for (let i = 0; i < n; i++) {
+    let m = 0;
+    for (let j = 0; j < n; j++) if (values[i * n + j] > m) m = values[i * n + j];
+    if (m < best) best = m;
+  }
+  return n === 1 ? 0 : best;
+}
+
+export interface WorkEstimate {
+  /** Estimated number of simplices of each dimension 0..maxDim within the threshold. */
+  simplices: number[];
+  bytes: number;
+}
+
+/** Bytes per simplex of the top dimension held at once (lists, columns, pivot map, reduction entries). */
+const BYTES_PER_SIMPLEX = 64;
+
+/**
+ * Estimates the simplices within a threshold by counting, from a sample of vertices, the cliques of
+ * the threshold graph whose lowest vertex is the sampled one (exact when every vertex is sampled).
+ */
+export function estimateWork(d: DistanceMatrix, maxDim: number, threshold: number, sampleSize = 48): WorkEstimate {
+  const { n, values } = d;
+  const counts = new Array(maxDim + 2).fill(0);
+  const sample = n <= sampleSize ? Array.from({ length: n }, (_, i) => i) : Array.from({ length: sampleSize }, (_, i) => Math.floor(((i + 0.5) * n) / sampleSize));
+  const scale = n / sample.length;
+  const depthLimit = maxDim; // cliques up to maxDim + 1 vertices
+  for (const v of sample) {
+    const up: number[] = [];
+    for (let u = v + 1; u < n; u++) if (values[v * n + u] <= threshold) up.push(u);
+    counts[0] += 1;
+    // Depth-first count of the cliques among higher neighbours; the top dimension is counted, not walked.
+    const extend = (candidates: number[], depth: number): void => {
+      counts[depth] += candidates.length;
+      if (depth === depthLimit) return;
+      for (let c = 0; c < candidates.length; c++) {
+        const w = candidates[c];
+        const next: number[] = [];
+        for (let e = c + 1; e < candidates.length; e++) if (values[w * n + candidates[e]] <= threshold) next.push(candidates[e]);
+        extend(next, depth + 1);
+      }
+    };
+    if (depthLimit >= 1) extend(up, 1);
+  }
+  const simplices = counts.slice(0, maxDim + 1).map((c, k) => (k === 0 ? n : c * scale));
+  const top = simplices[maxDim];
+  const below = maxDim >= 1 ? simplices[maxDim - 1] : 0;
+  const bytes = 4 * n * n + BYTES_PER_SIMPLEX * (top + below);
+  return { simplices, bytes };
+}
+
+/** Refuses index ranges that do not fit doubles exactly. */
+export function checkIndexRange(n: number, maxDim: number): void {
+  if (binomial(n, maxDim + 2) >= MAX_INDEX) {
+    let fit = n;
+    while (fit > 1 && binomial(fit, maxDim + 2) >= MAX_INDEX) fit = Math.floor(fit * 0.95);
+    throw new Error(`persistence: ${n} points in dimension ${maxDim} exceed exact simplex indices (C(n, ${maxDim + 2}) >= 2^53); subsample to at most ${fit} points or lower maxDim`);
+  }
+}

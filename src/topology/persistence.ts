@@ -1,0 +1,165 @@
+/** ws.persistence(): Vietoris-Rips persistence diagrams of a point cloud or a distance matrix. */
+import * as os from "os";
+import { Result } from "../display/result";
+import { figure, type Figure } from "../display/figure";
+import { Table } from "../display/table";
+import { computePersistence, type EngineOutput, type Interval } from "./engine";
+import { checkIndexRange, distancesOfMatrix, distancesOfPoints, enclosingRadius, estimateWork, type DistanceInput, type DistanceMatrix, type Metric, type PointCloud } from "./input";
+
+export interface PersistenceOptions {
+  /** Highest homology dimension (default 1). */
+  maxDim?: number;
+  /** Leave out simplices of larger diameter (default: the enclosing radius, which changes nothing). */
+  threshold?: number;
+  /** Metric for point clouds (default "euclidean"). */
+  metric?: Metric;
+  /** Also return representative cocycles for dimensions >= 1 (default false). */
+  cocycles?: boolean;
+  /** Refuse work estimated above this many megabytes (default: half the machine's memory, at most 8192). */
+  maxMemoryMB?: number;
+}
+
+export type PersistenceInput = PointCloud | { distances: DistanceInput };
+
+const DEFAULT_MEMORY_MB = Math.min(8192, Math.floor(os.totalmem() / 2 / 2 ** 20));
+
+export function persistence(input: PersistenceInput, options: PersistenceOptions = {}): PersistenceResult {
+  const maxDim = options.maxDim ?? 1;
+  if (!Number.isInteger(maxDim) || maxDim < 0) throw new Error(`persistence: maxDim must be a non-negative integer, got ${maxDim}`);
+  if (options.threshold !== undefined && !(options.threshold >= 0)) throw new Error(`persistence: threshold must be a number >= 0, got ${options.threshold}`);
+  const started = performance.now();
+  const matrix: DistanceMatrix =
+    input != null && typeof input === "object" && "distances" in input && !Array.isArray(input)
+      ? distancesOfMatrix(input.distances)
+      : distancesOfPoints(input as PointCloud, options.metric ?? "euclidean");
+  return persistenceOfMatrix(matrix, { ...options, maxDim }, started);
+}
+
+/** The engine on an already checked distance matrix (used by the trajectory analysis too). */
+export function persistenceOfMatrix(matrix: DistanceMatrix, options: PersistenceOptions, started = performance.now()): PersistenceResult {
+  const maxDim = options.maxDim ?? 1;
+  checkIndexRange(matrix.n, maxDim);
+  const radius = enclosingRadius(matrix);
+  // Above the enclosing radius the complex is a cone: a larger threshold gives the same diagrams.
+  const threshold = Math.fround(Math.min(options.threshold ?? Infinity, radius));
+  const budgetMB = options.maxMemoryMB ?? DEFAULT_MEMORY_MB;
+  const estimate = estimateWork(matrix, maxDim, threshold);
+  if (estimate.bytes > budgetMB * 2 ** 20) throw new Error(memoryMessage(matrix, maxDim, threshold, estimate.bytes, budgetMB));
+  const out = computePersistence({ distances: matrix.values, n: matrix.n, maxDim, threshold, cocycles: options.cocycles ?? false });
+  return new PersistenceResult(out, { n: matrix.n, maxDim, threshold, enclosingRadius: radius, source: matrix.source, estimatedBytes: estimate.bytes, seconds: (performance.now() - started) / 1000 });
+}
+
+function memoryMessage(matrix: DistanceMatrix, maxDim: number, threshold: number, bytes: number, budgetMB: number): string {
+  const fits = (t: number) => estimateWork(matrix, maxDim, t).bytes <= budgetMB * 2 ** 20;
+  const fixed = 4 * matrix.n * matrix.n;
+  let advice: string;
+  if (fixed > budgetMB * 2 ** 20) {
+    advice = `the distance matrix alone needs ${(fixed / 2 ** 20).toFixed(0)} MB: subsample the points (ws.topology.subsample)`;
+  } else {
+    let lo = 0;
+    let hi = threshold;
+    for (let i = 0; i < 30; i++) {
+      const mid = (lo + hi) / 2;
+      if (fits(mid)) lo = mid;
+      else hi = mid;
+    }
+    advice = `threshold <= ${roundDown(lo, 4)} would fit, or lower maxDim, or subsample the points`;
+  }
+  return `persistence: ${matrix.n} points up to dimension ${maxDim} at threshold ${threshold.toPrecision(4)} need about ${(bytes / 2 ** 20).toFixed(0)} MB, over the ${budgetMB} MB limit (maxMemoryMB); ${advice}`;
+}
+
+/** x rounded down to `digits` significant digits, so the advised threshold is never above the one that fits. */
+function roundDown(x: number, digits: number): number {
+  if (x <= 0) return 0;
+  const scale = 10 ** (digits - 1 - Math.floor(Math.log10(x)));
+  return Math.floor(x * scale) / scale;
+}
+
+export interface PersistenceInfo {
+  n: number;
+  maxDim: number;
+  threshold: number;
+  enclosingRadius: number;
+  source: "points" | "distances";
+  estimatedBytes: number;
+  seconds: number;
+}
+
+export class PersistenceResult extends Result {
+  readonly kind = "persistence";
+  /** diagrams[d]: [birth, death) intervals of H_d, sorted by birth then death; death Infinity for essential classes. */
+  readonly diagrams: Interval[][];
+  /** cocycles[d][k]: simplices (vertex lists) of a representative cocycle of diagrams[d][k] (d >= 1), when asked for. */
+  readonly cocycles: number[][][][] | null;
+  readonly stats: EngineOutput["stats"];
+
+  constructor(out: EngineOutput, readonly info: PersistenceInfo) {
+    super();
+    const order = out.diagrams.map((d) => d.map((_, i) => i).sort((a, b) => d[a][0] - d[b][0] || d[a][1] - d[b][1]));
+    this.diagrams = out.diagrams.map((d, k) => order[k].map((i) => d[i]));
+    this.cocycles = out.cocycles ? out.cocycles.map((c, k) => (k === 0 ? [] : order[k].map((i) => c[i]))) : null;
+    this.stats = out.stats;
+  }
+
+  summary(): string {
+    const parts = this.diagrams.map((d, k) => {
+      const inf = d.filter((p) => p[1] === Infinity).length;
+      return `H${k}: ${d.length - inf} finite${inf ? ` + ${inf} infinite` : ""}`;
+    });
+    const { n, threshold, enclosingRadius, seconds } = this.info;
+    return `${n} ${this.info.source === "points" ? "points" : "vertices"}, ${parts.join(", ")}; threshold ${threshold.toPrecision(5)} (enclosing radius ${enclosingRadius.toPrecision(5)}), ${seconds.toFixed(2)} s`;
+  }
+
+  figures(): Figure[] {
+    const figs: Figure[] = [];
+    const finite = this.diagrams.flat().filter((p) => p[1] !== Infinity);
+    const top = Math.max(this.info.threshold === Infinity ? 0 : this.info.threshold, ...finite.map((p) => p[1]), 1e-12);
+    const infY = top * 1.05;
+    this.diagrams.forEach((d, k) => {
+      const fin = d.filter((p) => p[1] !== Infinity);
+      const inf = d.filter((p) => p[1] === Infinity);
+      figs.push(
+        figure(
+          [
+            { type: "scatter", mode: "lines", name: "diagonal", x: [0, infY], y: [0, infY], line: { color: "gray", dash: "dot", width: 1 }, showlegend: false },
+            { type: "scatter", mode: "markers", name: `H${k}`, x: fin.map((p) => p[0]), y: fin.map((p) => p[1]), text: fin.map((p) => `[${p[0].toPrecision(5)}, ${p[1].toPrecision(5)})`) },
+            ...(inf.length ? [{ type: "scatter", mode: "markers", name: `H${k} infinite`, x: inf.map((p) => p[0]), y: inf.map(() => infY), marker: { symbol: "triangle-up", size: 9 } }] : []),
+          ],
+          { title: `H${k} persistence diagram`, xaxis: { title: "birth" }, yaxis: { title: "death" } },
+        ),
+      );
+      const bars = [...d].sort((a, b) => b[1] - b[0] - (a[1] - a[0]));
+      figs.push(
+        figure(
+          [
+            {
+              type: "scatter",
+              mode: "lines",
+              name: `H${k} bars`,
+              x: bars.flatMap((p) => [p[0], p[1] === Infinity ? infY : p[1], null]),
+              y: bars.flatMap((_, i) => [i, i, null]),
+              line: { width: 2 },
+            },
+          ],
+          { title: `H${k} barcode (${d.length} bars)`, xaxis: { title: "filtration value" }, yaxis: { title: "bar", autorange: "reversed" } },
+        ),
+      );
+    });
+    return figs;
+  }
+
+  table(): Table {
+    const rows = this.diagrams.flatMap((d, k) => d.map((p) => [k, p[0], p[1], p[1] - p[0]]));
+    return new Table(["dim", "birth", "death", "persistence"], rows, `Vietoris-Rips persistence (${this.info.n} ${this.info.source === "points" ? "points" : "vertices"})`);
+  }
+
+  protected data(): Record<string, unknown> {
+    // JSON has no Infinity: essential classes are written with death null.
+    return {
+      diagrams: this.diagrams.map((d) => d.map(([b, e]) => [b, e === Infinity ? null : e])),
+      cocycles: this.cocycles,
+      ...this.info,
+      stats: this.stats,
+    };
+  }
+}

@@ -1,0 +1,277 @@
+/**
+ * Typed-array building blocks of the persistence engine: a growable list of (diameter, index)
+ * simplices, a min-heap working column, an open-addressing map from simplex index to column, and the
+ * filtration sort. No per-simplex objects: simplex indices are exact integers below 2^53 in doubles.
+ */
+
+/** Simplices as parallel arrays: diameter (float32) and combinatorial index (integer in a double). */
+export class SimplexList {
+  diam: Float32Array;
+  index: Float64Array;
+  length = 0;
+
+  constructor(capacity = 1024) {
+    this.diam = new Float32Array(Math.max(16, capacity));
+    this.index = new Float64Array(Math.max(16, capacity));
+  }
+
+  push(diam: number, index: number): void {
+    if (this.length === this.diam.length) this.grow();
+    this.diam[this.length] = diam;
+    this.index[this.length] = index;
+    this.length++;
+  }
+
+  clear(): void {
+    this.length = 0;
+  }
+
+  private grow(): void {
+    const capacity = this.diam.length * 2;
+    const d = new Float32Array(capacity);
+    d.set(this.diam);
+    const x = new Float64Array(capacity);
+    x.set(this.index);
+    this.diam = d;
+    this.index = x;
+  }
+
+  /** Sorts into filtration order: diameter ascending, ties by index descending. */
+  sortFiltration(): void {
+    filtrationSort(this.diam, this.index, this.length);
+  }
+
+  /** Reverses the order in place (filtration order -> the order cohomology reduces its columns in). */
+  reverse(): void {
+    for (let i = 0, j = this.length - 1; i < j; i++, j--) {
+      const d = this.diam[i];
+      this.diam[i] = this.diam[j];
+      this.diam[j] = d;
+      const x = this.index[i];
+      this.index[i] = this.index[j];
+      this.index[j] = x;
+    }
+  }
+
+  bytes(): number {
+    return this.diam.byteLength + this.index.byteLength;
+  }
+}
+
+/**
+ * The working column of a reduction: a binary min-heap whose top is the oldest simplex in the
+ * filtration (smallest diameter, ties: largest index). Coefficients are Z/2, so equal entries cancel
+ * when the pivot is popped.
+ */
+export class WorkingColumn {
+  private diam = new Float32Array(256);
+  private index = new Float64Array(256);
+  size = 0;
+  /** Set by popPivot()/pivot(): the pivot found (index -1 when the column is zero). */
+  pivotDiam = 0;
+  pivotIndex = -1;
+
+  clear(): void {
+    this.size = 0;
+  }
+
+  push(diam: number, index: number): void {
+    if (this.size === this.diam.length) {
+      const d = new Float32Array(this.size * 2);
+      d.set(this.diam);
+      const x = new Float64Array(this.size * 2);
+      x.set(this.index);
+      this.diam = d;
+      this.index = x;
+    }
+    const D = this.diam;
+    const X = this.index;
+    let i = this.size++;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      const pd = D[p];
+      if (pd < diam || (pd === diam && X[p] > index)) break;
+      D[i] = pd;
+      X[i] = X[p];
+      i = p;
+    }
+    D[i] = diam;
+    X[i] = index;
+  }
+
+  private topDiam = 0;
+  private topIndex = -1;
+
+  /** Removes the top; its values are left in topDiam/topIndex. */
+  private pop(): void {
+    const D = this.diam;
+    const X = this.index;
+    this.topDiam = D[0];
+    this.topIndex = X[0];
+    const n = --this.size;
+    if (n === 0) return;
+    const d = D[n];
+    const x = X[n];
+    let i = 0;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= n) break;
+      const r = c + 1;
+      if (r < n && (D[r] < D[c] || (D[r] === D[c] && X[r] > X[c]))) c = r;
+      if (d < D[c] || (d === D[c] && x > X[c])) break;
+      D[i] = D[c];
+      X[i] = X[c];
+      i = c;
+    }
+    D[i] = d;
+    X[i] = x;
+  }
+
+  /** Pops the pivot (cancelling pairs of equal entries); false when the column is zero. */
+  popPivot(): boolean {
+    while (this.size > 0) {
+      this.pop();
+      const d = this.topDiam;
+      const x = this.topIndex;
+      if (this.size > 0 && this.index[0] === x) {
+        this.pop();
+        continue;
+      }
+      this.pivotDiam = d;
+      this.pivotIndex = x;
+      return true;
+    }
+    this.pivotIndex = -1;
+    return false;
+  }
+
+  /** The pivot without removing it. */
+  pivot(): boolean {
+    if (!this.popPivot()) return false;
+    this.push(this.pivotDiam, this.pivotIndex);
+    return true;
+  }
+}
+
+/** Open-addressing hash map from a simplex index (integer < 2^53) to a non-negative int32. */
+export class IndexMap {
+  private keys: Float64Array;
+  private values: Int32Array;
+  private mask: number;
+  size = 0;
+
+  constructor(expected = 1024) {
+    let capacity = 1024;
+    while (capacity < expected * 2) capacity *= 2;
+    this.keys = new Float64Array(capacity).fill(-1);
+    this.values = new Int32Array(capacity);
+    this.mask = capacity - 1;
+  }
+
+  private slot(key: number): number {
+    const lo = key >>> 0;
+    const hi = (key / 4294967296) >>> 0;
+    let h = Math.imul(lo ^ Math.imul(hi, 0x27d4eb2d), 0x9e3779b1);
+    h ^= h >>> 15;
+    return h & this.mask;
+  }
+
+  /** The value stored for key, or -1. */
+  get(key: number): number {
+    const K = this.keys;
+    for (let s = this.slot(key); ; s = (s + 1) & this.mask) {
+      const k = K[s];
+      if (k === key) return this.values[s];
+      if (k === -1) return -1;
+    }
+  }
+
+  has(key: number): boolean {
+    return this.get(key) !== -1;
+  }
+
+  set(key: number, value: number): void {
+    if ((this.size + 1) * 2 > this.keys.length) this.rehash();
+    const K = this.keys;
+    for (let s = this.slot(key); ; s = (s + 1) & this.mask) {
+      const k = K[s];
+      if (k === key) {
+        this.values[s] = value;
+        return;
+      }
+      if (k === -1) {
+        K[s] = key;
+        this.values[s] = value;
+        this.size++;
+        return;
+      }
+    }
+  }
+
+  bytes(): number {
+    return this.keys.byteLength + this.values.byteLength;
+  }
+
+  private rehash(): void {
+    const oldKeys = this.keys;
+    const oldValues = this.values;
+    this.keys = new Float64Array(oldKeys.length * 2).fill(-1);
+    this.values = new Int32Array(oldKeys.length * 2);
+    this.mask = this.keys.length - 1;
+    this.size = 0;
+    for (let s = 0; s < oldKeys.length; s++) if (oldKeys[s] !== -1) this.set(oldKeys[s], oldValues[s]);
+  }
+}
+
+/**
+ * Sorts (diam, index) pairs into filtration order: diameter ascending, ties by index descending.
+ * Large inputs use a stable LSD radix sort (16-bit digits of the index, then of the float32 bits,
+ * which order like the values for non-negative floats); small ones a comparison sort.
+ */
+export function filtrationSort(diam: Float32Array, index: Float64Array, count: number): void {
+  if (count < 2) return;
+  if (count < 4096) {
+    const order = Array.from({ length: count }, (_, i) => i);
+    order.sort((a, b) => diam[a] - diam[b] || index[b] - index[a]);
+    const d = diam.slice(0, count);
+    const x = index.slice(0, count);
+    for (let i = 0; i < count; i++) {
+      diam[i] = d[order[i]];
+      index[i] = x[order[i]];
+    }
+    return;
+  }
+  let srcD = new Float32Array(count);
+  let srcX = new Float64Array(count);
+  srcD.set(diam.subarray(0, count));
+  srcX.set(index.subarray(0, count));
+  let dstD = new Float32Array(count);
+  let dstX = new Float64Array(count);
+  const srcBits = () => new Uint32Array(srcD.buffer);
+  const counts = new Int32Array(65536);
+  const digitOf = (pass: number, i: number, b: Uint32Array): number => {
+    if (pass < 4) return 65535 - (Math.floor(srcX[i] / 2 ** (16 * pass)) & 65535); // index, descending
+    return pass === 4 ? b[i] & 65535 : b[i] >>> 16;
+  };
+  for (let pass = 0; pass < 6; pass++) {
+    const b = srcBits();
+    counts.fill(0);
+    for (let i = 0; i < count; i++) counts[digitOf(pass, i, b)]++;
+    if (counts.some((c) => c === count)) continue; // every key has the same digit
+    let sum = 0;
+    for (let v = 0; v < 65536; v++) {
+      const c = counts[v];
+      counts[v] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < count; i++) {
+      const p = counts[digitOf(pass, i, b)]++;
+      dstD[p] = srcD[i];
+      dstX[p] = srcX[i];
+    }
+    [srcD, dstD] = [dstD, srcD];
+    [srcX, dstX] = [dstX, srcX];
+  }
+  diam.set(srcD);
+  index.set(srcX);
+}
