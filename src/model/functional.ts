@@ -5,6 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { finalActivation, type Activation, type Block, type ModelView } from "./view";
+import * as secondOrder from "../math/second-order";
 
 export interface ForwardOptions {
   /** Dropout active and BatchNormalization on batch statistics (default false: inference form). */
@@ -73,21 +74,24 @@ function applyBlock(block: Block, index: number, params: readonly tf.Tensor[], h
   }
 }
 
-/** Applies a named activation (the same set the view accepts). */
+/**
+ * Applies a named activation (the same set the view accepts). Activations whose TF.js gradients
+ * cannot be differentiated again come from math/second-order, so Hessian-vector products are exact.
+ */
 export function activate(x: tf.Tensor, activation: Activation, alpha = 0.3): tf.Tensor {
   switch (activation) {
     case "linear": return x;
     case "relu": return tf.relu(x);
-    case "relu6": return tf.relu6(x);
-    case "leakyRelu": return tf.leakyRelu(x, alpha);
-    case "elu": return tf.elu(x);
-    case "selu": return tf.selu(x);
-    case "sigmoid": return tf.sigmoid(x);
-    case "tanh": return tf.tanh(x);
-    case "softmax": return tf.softmax(x);
+    case "relu6": return secondOrder.relu6(x);
+    case "leakyRelu": return secondOrder.leakyRelu(x, alpha);
+    case "elu": return secondOrder.elu(x);
+    case "selu": return secondOrder.selu(x);
+    case "sigmoid": return secondOrder.sigmoid(x);
+    case "tanh": return secondOrder.tanh(x);
+    case "softmax": return secondOrder.softmax(x);
     case "softplus": return tf.softplus(x);
     case "softsign": return tf.div(x, tf.add(tf.abs(x), 1));
-    case "swish": return tf.mul(x, tf.sigmoid(x));
+    case "swish": return tf.mul(x, secondOrder.sigmoid(x));
   }
 }
 
@@ -128,7 +132,7 @@ function lossOfUntidy(view: ModelView, params: readonly tf.Tensor[], x: tf.Tenso
 export function crossEntropyFromLogits(logits: tf.Tensor2D, labels: tf.Tensor): tf.Scalar {
   return tf.tidy(() => {
     const oneHot = tf.oneHot(labels.toInt(), logits.shape[1]);
-    return tf.neg(tf.mean(tf.sum(tf.mul(oneHot, tf.logSoftmax(logits)), 1))) as tf.Scalar;
+    return tf.neg(tf.mean(tf.sum(tf.mul(oneHot, secondOrder.logSoftmax(logits)), 1))) as tf.Scalar;
   });
 }
 
