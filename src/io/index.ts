@@ -1,0 +1,117 @@
+/**
+ * ws.save / ws.load for results and training runs: one JSON file per result, written atomically (temporary
+ * file in the same folder, fsync, rename) so a crash never leaves a half-written file. Non-finite numbers
+ * (NaN for undefined entries, Infinity for essential classes) survive the round trip.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Result } from "../display/result";
+import { Table } from "../display/table";
+import type { Figure } from "../display/figure";
+import { TrainRun } from "../train/run";
+
+const FORMAT = "weightscope-result";
+const VERSION = 1;
+
+type Reviver = (json: Record<string, unknown>) => Result;
+const revivers = new Map<string, Reviver>([["train", (json) => TrainRun.fromJSON(json)]]);
+
+/** Lets a result kind come back as its own class from ws.load (probes register their fromJSON). */
+export function registerResult(kind: string, revive: Reviver): void {
+  revivers.set(kind, revive);
+}
+
+function encodeNumbers(_key: string, value: unknown): unknown {
+  if (typeof value === "number" && !Number.isFinite(value)) return { $number: String(value) };
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) return Array.from(value as unknown as ArrayLike<number>);
+  return value;
+}
+
+function decodeNumbers(_key: string, value: unknown): unknown {
+  if (value && typeof value === "object" && !Array.isArray(value)) {
+    const keys = Object.keys(value);
+    if (keys.length === 1 && keys[0] === "$number") {
+      const text = (value as { $number: unknown }).$number;
+      if (text === "NaN" || text === "Infinity" || text === "-Infinity") return Number(text);
+    }
+  }
+  return value;
+}
+
+/** Writes bytes or text to `file` atomically: the file is either the old one or the complete new one. */
+export function writeFileAtomic(file: string, content: string | Uint8Array): void {
+  const dir = path.dirname(path.resolve(file));
+  if (!fs.existsSync(dir)) throw new Error(`Cannot save to ${file}: folder ${dir} does not exist`);
+  const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
+  const fd = fs.openSync(temp, "w");
+  try {
+    fs.writeSync(fd, typeof content === "string" ? Buffer.from(content, "utf8") : content);
+    fs.fsyncSync(fd);
+  } catch (err) {
+    fs.closeSync(fd);
+    fs.rmSync(temp, { force: true });
+    throw err;
+  }
+  fs.closeSync(fd);
+  fs.renameSync(temp, file);
+}
+
+/** Saves a result (any probe's, or a training run) as JSON. Returns the path written. */
+export function save(result: Result, file: string): string {
+  if (!(result instanceof Result)) throw new Error("ws.save: expected a weightscope result (the object a probe or ws.train returned)");
+  const body = JSON.stringify({ format: FORMAT, version: VERSION, savedAt: new Date().toISOString(), result: result.toJSON() }, encodeNumbers);
+  writeFileAtomic(file, body);
+  return file;
+}
+
+/** A saved result whose kind has no registered class: its data, a table of its scalar fields, no figures. */
+export class SavedResult extends Result {
+  constructor(
+    readonly kind: string,
+    private readonly fields: Record<string, unknown>,
+  ) {
+    super();
+  }
+  summary(): string {
+    return `saved ${this.kind} result with fields ${Object.keys(this.fields).join(", ")}`;
+  }
+  figures(): Figure[] {
+    return [];
+  }
+  table(): Table {
+    const scalars = Object.entries(this.fields).filter(([, v]) => typeof v === "number" || typeof v === "string" || typeof v === "boolean");
+    return Table.fromRecords(scalars.map(([field, value]) => ({ field, value: value as number | string | boolean })));
+  }
+  protected data(): Record<string, unknown> {
+    return this.fields;
+  }
+}
+
+/** Loads a result saved by ws.save; a missing, truncated or foreign file is a clear error. */
+export function load(file: string): Result {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(code === "ENOENT" ? `ws.load: file not found: ${file}` : `ws.load: cannot read ${file}: ${(err as Error).message}`);
+  }
+  let parsed: { format?: unknown; version?: unknown; result?: unknown };
+  try {
+    parsed = JSON.parse(text, decodeNumbers) as typeof parsed;
+  } catch (err) {
+    throw new Error(`ws.load: ${file} is damaged or not a weightscope result (invalid JSON: ${(err as Error).message})`);
+  }
+  if (!parsed || parsed.format !== FORMAT) throw new Error(`ws.load: ${file} is not a weightscope result file (no "format": "${FORMAT}")`);
+  if (parsed.version !== VERSION) throw new Error(`ws.load: ${file} has format version ${String(parsed.version)}; this weightscope reads version ${VERSION}`);
+  const result = parsed.result as Record<string, unknown> | undefined;
+  if (!result || typeof result.kind !== "string") throw new Error(`ws.load: ${file} holds no result (missing "kind")`);
+  const { kind, ...fields } = result;
+  const revive = revivers.get(kind);
+  if (!revive) return new SavedResult(kind, fields);
+  try {
+    return revive(result);
+  } catch (err) {
+    throw new Error(`ws.load: ${file} holds a damaged ${kind} result: ${(err as Error).message}`);
+  }
+}
