@@ -1,0 +1,62 @@
+/**
+ * Class-pair averages (Dan et al.): Sbar(c, c') = mean of S_rel(x, x') over probed x in class c and
+ * affected x' in class c'. Undefined (NaN) entries are left out and counted; a sample paired with
+ * itself (S_rel = 1 by definition) is left out too, so same-class averages are not inflated.
+ */
+export interface ClassPairs {
+  /** Class indices, in the order of the matrices' rows and columns. */
+  classes: number[];
+  names: string[];
+  /** mean[a][b]: probed class classes[a], affected class classes[b]. */
+  mean: number[][];
+  std: number[][];
+  /** Pairs averaged in each cell. */
+  count: number[][];
+  /** Mean over the same-class cells and over the cross-class cells (pair-weighted). */
+  same: number;
+  cross: number;
+}
+
+export function classPairs(
+  srel: number[][],
+  rowLabels: number[],
+  columnLabels: number[],
+  sameSample: (i: number, j: number) => boolean,
+  names: (c: number) => string,
+): ClassPairs {
+  const classes = [...new Set([...rowLabels, ...columnLabels])].sort((a, b) => a - b);
+  const slot = new Map(classes.map((c, k) => [c, k]));
+  const k = classes.length;
+  const sum = zeros(k);
+  const sumSq = zeros(k);
+  const count = zeros(k);
+  let same = 0, sameCount = 0, cross = 0, crossCount = 0;
+  srel.forEach((row, i) => {
+    const a = slot.get(rowLabels[i])!;
+    row.forEach((value, j) => {
+      if (Number.isNaN(value) || sameSample(i, j)) return;
+      const b = slot.get(columnLabels[j])!;
+      sum[a][b] += value;
+      sumSq[a][b] += value * value;
+      count[a][b]++;
+      if (a === b) {
+        same += value;
+        sameCount++;
+      } else {
+        cross += value;
+        crossCount++;
+      }
+    });
+  });
+  const mean = sum.map((r, a) => r.map((s, b) => (count[a][b] > 0 ? s / count[a][b] : NaN)));
+  const std = sumSq.map((r, a) => r.map((s, b) => (count[a][b] > 1 ? Math.sqrt(Math.max(0, s / count[a][b] - mean[a][b] ** 2) * (count[a][b] / (count[a][b] - 1))) : NaN)));
+  return {
+    classes, names: classes.map(names), mean, std, count,
+    same: sameCount > 0 ? same / sameCount : NaN,
+    cross: crossCount > 0 ? cross / crossCount : NaN,
+  };
+}
+
+function zeros(k: number): number[][] {
+  return Array.from({ length: k }, () => new Array<number>(k).fill(0));
+}
