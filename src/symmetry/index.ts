@@ -1,0 +1,6 @@
+export { ensemble, Ensemble, disposeChunk, type EnsembleSpec, type EnsembleOptions, type LayerInit, type LayerDensity, type EnsembleChunk, type EnsembleActivation } from "./ensemble";
+export { correlator, Correlator, type CorrelatorOptions, type ComponentRecord } from "./correlator";
+export { invarianceTest as test, InvarianceTest, type InvarianceOptions, type InvarianceRun, type SymmetryGroup } from "./invariance";
+export { closedForm, closedFormUnavailable } from "./closed-form";
+export { haarRotation, determinant, orthogonalityError } from "./rotation";
+export { minimumNetworks, bonferroniThreshold } from "./stats";
