@@ -105,7 +105,8 @@ const LOADERS: Record<BackendName, () => Promise<Attempt>> = {
 };
 
 function requestedBackend(option: ReadyOptions["backend"]): BackendName | "auto" {
-  const raw = option ?? process.env.WEIGHTSCOPE_BACKEND ?? "auto";
+  // An empty WEIGHTSCOPE_BACKEND (`WEIGHTSCOPE_BACKEND= node ...`) means unset.
+  const raw = option ?? (process.env.WEIGHTSCOPE_BACKEND || "auto");
   if (raw !== "auto" && !(BACKEND_ORDER as readonly string[]).includes(raw)) {
     const source = option === undefined ? "WEIGHTSCOPE_BACKEND" : "ready({ backend })";
     throw new Error(`Unknown backend "${raw}" in ${source}: use one of auto, ${BACKEND_ORDER.join(", ")}`);
