@@ -114,3 +114,38 @@ export function useTestBackend(): Promise<BackendInfo> {
   testBackend ??= ready({ backend: name });
   return testBackend;
 }
+
+/** Rounds every number to `digits` significant digits, so snapshots do not depend on the last float bits. */
+function roundDeep(value: unknown, digits: number): unknown {
+  if (typeof value === "number") return Number.isFinite(value) ? Number(value.toPrecision(digits)) : String(value);
+  if (Array.isArray(value)) return value.map((v) => roundDeep(v, digits));
+  if (ArrayBuffer.isView(value)) return Array.from(value as unknown as ArrayLike<number>, (v) => roundDeep(v, digits));
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, roundDeep(v, digits)]));
+  return value;
+}
+
+/**
+ * Compares a JSON value (a figure, a table) with the stored snapshot test/__snapshots__/<name>.json, numbers
+ * rounded to 6 significant digits. UPDATE_SNAPSHOTS=1 rewrites it; a missing snapshot is a failure.
+ */
+export function assertSnapshot(name: string, value: unknown): void {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const fs = require("node:fs") as typeof import("node:fs");
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const path = require("node:path") as typeof import("node:path");
+  const file = path.join(__dirname, "__snapshots__", `${name}.json`);
+  const actual = JSON.stringify(roundDeep(value, 6), null, 1) + "\n";
+  if (process.env.UPDATE_SNAPSHOTS === "1") {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, actual);
+    return;
+  }
+  if (!fs.existsSync(file)) throw new Error(`snapshot ${name} is missing: run the test with UPDATE_SNAPSHOTS=1 and review the file`);
+  const expected = fs.readFileSync(file, "utf8");
+  if (actual !== expected) {
+    const a = actual.split("\n");
+    const e = expected.split("\n");
+    const line = a.findIndex((l, i) => l !== e[i]);
+    throw new Error(`snapshot ${name} differs at line ${line + 1}:\n  expected: ${e[line]}\n  actual:   ${a[line]}\n(UPDATE_SNAPSHOTS=1 rewrites it after review)`);
+  }
+}

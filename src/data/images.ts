@@ -80,7 +80,9 @@ function loadFashionPackage(split: "train" | "test"): RawImages {
       throw new Error(`Fashion-MNIST file ${file} is missing or corrupt: ${(err as Error).message}`);
     }
     if (!Array.isArray(parsed.data)) throw new Error(`Fashion-MNIST file ${file} has no "data" array`);
-    perClass.push(split === "train" ? parsed.data.slice(0, FASHION_TRAIN_PER_CLASS) : parsed.data.slice(FASHION_TRAIN_PER_CLASS));
+    // Class 0's file holds two empty rows (separators); every other row is one 28x28 image.
+    const rows = parsed.data.filter((row) => row.length > 0);
+    perClass.push(split === "train" ? rows.slice(0, FASHION_TRAIN_PER_CLASS) : rows.slice(FASHION_TRAIN_PER_CLASS));
   }
   // Interleave classes so that the first n images are balanced.
   const total = perClass.reduce((s, rows) => s + rows.length, 0);

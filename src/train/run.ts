@@ -88,6 +88,10 @@ export class TrainRun extends Result {
   }
 
   static fromJSON(json: Record<string, unknown>): TrainRun {
+    const info = json.info as Partial<RunInfo> | undefined;
+    const history = json.history as Partial<TrainRun["history"]> | undefined;
+    if (!info || typeof info.model !== "string" || typeof info.samples !== "number") throw new Error("training run without valid info");
+    if (!history || !Array.isArray(history.steps) || !Array.isArray(history.epochs)) throw new Error("training run without step and epoch history");
     const trajectory = json.trajectory ? Trajectory.fromJSON(json.trajectory as Parameters<typeof Trajectory.fromJSON>[0]) : null;
     return new TrainRun(json.info as RunInfo, json.history as TrainRun["history"], trajectory);
   }

@@ -1,0 +1,96 @@
+import { before, describe, it } from "node:test";
+import * as assert from "node:assert/strict";
+import { inspect } from "node:util";
+import * as tf from "@tensorflow/tfjs";
+import { figure, grid, figureBundle, figureText, PLOTLY_MIME } from "../../src/display/figure";
+import { Table } from "../../src/display/table";
+import { showFigure, showTable } from "../../src/display/show";
+import { inKernel } from "../../src/display/kernel";
+import { train } from "../../src/train";
+import { mlp } from "../../src/model";
+import { blobs } from "../../src/data/synthetic";
+import { assertSnapshot, useTestBackend } from "../helpers";
+
+before(useTestBackend);
+
+function captureLog(fn: () => void): string {
+  const lines: string[] = [];
+  const original = console.log;
+  console.log = (...args: unknown[]) => void lines.push(args.map(String).join(" "));
+  try {
+    fn();
+  } finally {
+    console.log = original;
+  }
+  return lines.join("\n");
+}
+
+describe("figures", () => {
+  const f = figure([{ type: "scatter", x: [1, 2], y: [3, 4], name: "a</script>b" }], { title: "T" });
+
+  it("one bundle: Plotly JSON as an object, HTML that draws it, plain text", () => {
+    const bundle = figureBundle(f, false);
+    const json = bundle[PLOTLY_MIME] as { data: unknown[]; layout: { title: unknown } };
+    assert.equal(typeof json, "object");
+    assert.deepEqual(json.data, f.data);
+    const html = bundle["text/html"] as string;
+    assert.match(html, /Plotly\.newPlot/);
+    assert.ok(!html.includes("a</script>b"), "a closing script tag inside the data is escaped");
+    assert.ok(!html.includes("plotly.js v"), "no library without withLibrary");
+    assert.match(bundle["text/plain"] as string, /T/);
+  });
+
+  it("inlines plotly.js (offline) when asked, with a fallback message", () => {
+    const html = figureBundle(f, true)["text/html"] as string;
+    assert.match(html, /plotly\.js v4\.\d+\.\d+/);
+    assert.match(html, /plotly\.js is not loaded on this page/);
+    assert.ok(html.length > 1_000_000);
+  });
+
+  it("grid lays several figures out as subplots of one", () => {
+    const g = grid([f, figure([{ type: "bar", x: ["u"], y: [1] }], { title: "U" })], { columns: 2 });
+    assert.equal(g.data.length, 2);
+    assert.equal((g.data[1] as { xaxis?: string }).xaxis, "x2");
+  });
+
+  it("outside a kernel, show prints the text form", () => {
+    assert.equal(inKernel(), false);
+    assert.equal(captureLog(() => showFigure(f)), figureText(f));
+  });
+});
+
+describe("tables", () => {
+  const t = Table.fromRecords([{ a: 1.23456789, b: "x|y" }, { a: Number.NaN, b: null }], "demo");
+
+  it("HTML, markdown and text forms", () => {
+    assert.match(t.toHTML(), /<th>a<\/th><th>b<\/th>/);
+    assert.match(t.toMarkdown(), /\| a +\| b +\|/);
+    assert.match(t.toMarkdown(), /x\\\|y/, "pipes escaped in markdown");
+    const bundle = t.bundle();
+    assert.deepEqual(Object.keys(bundle).sort(), ["text/html", "text/markdown", "text/plain"]);
+    assert.match(captureLog(() => showTable(t)), /NaN/);
+  });
+
+  it("rejects ragged rows and converts to a danfojs DataFrame", () => {
+    assert.throws(() => new Table(["a", "b"], [[1]]), /row 0 has 1 cells, expected 2/);
+    const df = t.toDataFrame() as { shape: number[]; columns: string[] };
+    assert.deepEqual(df.shape, [2, 2]);
+    assert.deepEqual(df.columns, ["a", "b"]);
+  });
+});
+
+describe("results", () => {
+  it("a training run: one-line inspect, JSON, and its figures (snapshot)", async () => {
+    const data = blobs({ n: 8, k: 2, dim: 2, seed: 4 });
+    const model = mlp([2, 3, 2], { seed: 4 });
+    const run = await train(model, data, { epochs: 3, batchSize: 8, lr: 0.5, progress: false, seed: 1 });
+    const line = inspect(run);
+    assert.ok(!line.includes("\n") && line.startsWith("TrainRun {"), line);
+    const json = run.toJSON();
+    assert.equal(json.kind, "train");
+    assert.doesNotThrow(() => JSON.stringify(json));
+    assertSnapshot("train-run-figures", run.figures());
+    tf.dispose([data.x, data.y]);
+    model.dispose();
+  });
+});
