@@ -10,7 +10,8 @@
  *   z_ij = h_ij W + b - eta (h_ij . a_i + 1) delta_i gives every perturbed forward pass at once, batched
  *   over probes and points; the infinitesimal mode carries the tangent through the same chain.
  * - "generic": any supported model and step, one gradient per probed sample, then one batched forward
- *   pass (finite) or Jacobian-vector product (infinitesimal) over all affected points.
+ *   pass per row (finite), or (infinitesimal) the products of the step directions with the Jacobian
+ *   rows of the affected points, from first-order gradients only.
  */
 import * as tf from "@tensorflow/tfjs";
 import { activate, crossEntropyFromLogits, forward, lossOf, trainableLoss, type LossKind } from "../model/functional";
@@ -51,7 +52,7 @@ export interface Engine {
   /** Rows per chunk (the caller awaits between chunks). */
   readonly chunk: number;
   /** Changes caused by probing samples x (with labels y) at the affected points. */
-  changes(x: tf.Tensor, y: tf.Tensor): ChunkChanges;
+  changes(x: tf.Tensor, y: tf.Tensor): Promise<ChunkChanges>;
   dispose(): void;
 }
 
@@ -128,7 +129,7 @@ class DenseEngine implements Engine {
     this.chunk = Math.max(1, Math.floor(CHUNK_FLOATS / (m * widest)));
   }
 
-  changes(x: tf.Tensor, y: tf.Tensor): ChunkChanges {
+  async changes(x: tf.Tensor, y: tf.Tensor): Promise<ChunkChanges> {
     const n = x.shape[0];
     const [pairs, self, norm2] = tf.tidy(() => {
       const flat = x.reshape([n, -1]) as tf.Tensor2D;
@@ -236,14 +237,22 @@ function activationSlope(z: tf.Tensor, activation: Activation, alpha: number): t
 
 class GenericEngine implements Engine {
   readonly name = "generic";
-  readonly chunk = 1;
+  /** Finite: one perturbed forward pass per row. Infinitesimal: all rows share each Jacobian block. */
+  readonly chunk: number;
   private readonly base: tf.Tensor2D;
+  private readonly trainable: number[];
 
   constructor(private readonly setup: ProbeSetup, private readonly affected: tf.Tensor) {
     this.base = measuredOutput(setup, affected);
+    this.trainable = setup.view.params.filter((p) => p.trainable).map((p) => p.index);
+    this.chunk = setup.mode === "finite" ? 1 : Infinity;
   }
 
-  changes(x: tf.Tensor, y: tf.Tensor): ChunkChanges {
+  async changes(x: tf.Tensor, y: tf.Tensor): Promise<ChunkChanges> {
+    return this.setup.mode === "finite" ? this.finiteChanges(x, y) : this.infinitesimalChanges(x, y);
+  }
+
+  private finiteChanges(x: tf.Tensor, y: tf.Tensor): ChunkChanges {
     const n = x.shape[0];
     const m = this.affected.shape[0];
     const pairs: Float32Array[] = [];
@@ -254,8 +263,10 @@ class GenericEngine implements Engine {
         const xi = x.slice(i, 1);
         const direction = this.direction(xi, y.slice(i, 1));
         stepNorm2[i] = tf.addN(direction.map((d) => tf.sum(tf.square(d)))).dataSync()[0];
+        const moved = this.withTrainable(this.trainable.map((index, k) => tf.sub(this.setup.params[index], tf.mul(this.setup.eta, direction[k]))));
         // The probe's own sample rides along as an extra point.
-        return this.change(tf.concat([this.affected, xi]), tf.concat([this.base, measuredOutput(this.setup, xi)]), direction);
+        const points = tf.concat([this.affected, xi]);
+        return tf.sub(measuredOutput({ ...this.setup, params: moved }, points), tf.concat([this.base, measuredOutput(this.setup, xi)]));
       });
       const values = change.dataSync() as Float32Array;
       const width = values.length / (m + 1);
@@ -264,6 +275,56 @@ class GenericEngine implements Engine {
       change.dispose();
     }
     return { pairs: concat(pairs), self: concat(self), stepNorm2 };
+  }
+
+  /**
+   * -J(x') d_i for every row and point as (directions [n, P]) x (Jacobian rows [points x outputs, P])^T,
+   * with Jacobian rows from first-order gradients only (TF.js has no second-order convolution gradients).
+   */
+  private async infinitesimalChanges(x: tf.Tensor, y: tf.Tensor): Promise<ChunkChanges> {
+    const n = x.shape[0];
+    const m = this.affected.shape[0];
+    const width = this.base.shape[1];
+    const directions = tf.tidy(() => tf.stack(Array.from({ length: n }, (_, i) => flat(this.direction(x.slice(i, 1), y.slice(i, 1))))) as tf.Tensor2D);
+    const size = directions.shape[1];
+    const block = Math.max(1, Math.floor(CHUNK_FLOATS / (width * size)));
+    const pairs = new Float32Array(n * m * width);
+    try {
+      for (let start = 0; start < m; start += block) {
+        const count = Math.min(block, m - start);
+        const product = tf.tidy(() => tf.neg(tf.matMul(directions, this.jacobianRows(this.affected.slice(start, count)), false, true)));
+        const values = product.dataSync();
+        product.dispose();
+        for (let i = 0; i < n; i++) pairs.set(values.subarray(i * count * width, (i + 1) * count * width), (i * m + start) * width);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      const [self, norm2] = tf.tidy(() => {
+        const rows = Array.from({ length: n }, (_, i) => tf.neg(tf.matMul(this.jacobianRows(x.slice(i, 1)), directions.slice(i, 1), false, true)).reshape([width]));
+        return [tf.stack(rows), tf.sum(tf.square(directions), 1)];
+      });
+      const out = { pairs, self: self.dataSync() as Float32Array, stepNorm2: Float64Array.from(norm2.dataSync()) };
+      tf.dispose([self, norm2]);
+      return out;
+    } finally {
+      directions.dispose();
+    }
+  }
+
+  /** [points x outputs, P]: the gradient of each measured output at each point, point-major. */
+  private jacobianRows(points: tf.Tensor): tf.Tensor2D {
+    const width = this.base.shape[1];
+    const current = this.trainable.map((index) => this.setup.params[index]);
+    return tf.tidy(() => {
+      const rows: tf.Tensor[] = [];
+      for (let j = 0; j < points.shape[0]; j++) {
+        const xj = points.slice(j, 1);
+        for (let k = 0; k < width; k++) {
+          const output = (p: tf.Tensor[]) => measuredOutput({ ...this.setup, params: this.withTrainable(p) }, xj).slice([0, k], [1, 1]).sum() as tf.Scalar;
+          rows.push(flat(gradient(output, current)));
+        }
+      }
+      return tf.stack(rows) as tf.Tensor2D;
+    });
   }
 
   /** The step direction d of one sample for the trainable parameters (w+ = w - eta d). */
@@ -276,18 +337,11 @@ class GenericEngine implements Engine {
     return g.map((gi) => tf.div(gi, tf.add(tf.abs(gi), ADAM_EPSILON)));
   }
 
-  private change(points: tf.Tensor, base: tf.Tensor2D, direction: tf.Tensor[]): tf.Tensor2D {
-    const { view, params, eta, mode } = this.setup;
-    const trainable = view.params.filter((p) => p.trainable).map((p) => p.index);
-    const withTrainable = (values: tf.Tensor[]): tf.Tensor[] => {
-      const full = params.slice();
-      trainable.forEach((index, k) => (full[index] = values[k]));
-      return full;
-    };
-    const outputAt = (values: tf.Tensor[]) => measuredOutput({ ...this.setup, params: withTrainable(values) }, points);
-    const current = trainable.map((index) => params[index]);
-    if (mode === "finite") return tf.sub(outputAt(current.map((w, k) => tf.sub(w, tf.mul(eta, direction[k])))), base);
-    return tf.neg(jvp(outputAt, current, direction)) as tf.Tensor2D;
+  /** The full parameter list with the trainable ones replaced. */
+  private withTrainable(values: tf.Tensor[]): tf.Tensor[] {
+    const full = this.setup.params.slice();
+    this.trainable.forEach((index, k) => (full[index] = values[k]));
+    return full;
   }
 
   dispose(): void {
@@ -295,18 +349,8 @@ class GenericEngine implements Engine {
   }
 }
 
-/**
- * Jacobian-vector product J v of fn at params by two reverse passes: u -> J^T u is linear in u, so
- * the gradient of <J^T u, v> with respect to u is J v.
- */
-function jvp(fn: (params: tf.Tensor[]) => tf.Tensor2D, params: tf.Tensor[], v: tf.Tensor[]): tf.Tensor2D {
-  return tf.tidy(() => {
-    const u0 = tf.zerosLike(fn(params));
-    return tf.grad((u: tf.Tensor) => {
-      const vjp = tf.grads((...p: tf.Tensor[]) => tf.sum(tf.mul(u, fn(p))))(params);
-      return tf.addN(vjp.map((g, k) => tf.sum(tf.mul(g, v[k])))) as tf.Scalar;
-    })(u0) as tf.Tensor2D;
-  });
+function flat(tensors: tf.Tensor[]): tf.Tensor1D {
+  return tf.concat(tensors.map((t) => t.reshape([-1]))) as tf.Tensor1D;
 }
 
 function concat(parts: Float32Array[]): Float32Array {

@@ -142,7 +142,7 @@ export async function measureElasticity(view: ModelView, params: readonly tf.Ten
     for (let start = 0; start < n; start += engine.chunk) {
       const count = Math.min(engine.chunk, n - start);
       const [xs, ys] = [x.slice(start, count), y.slice(start, count)];
-      const chunk = engine.changes(xs, ys);
+      const chunk = await engine.changes(xs, ys);
       tf.dispose([xs, ys]);
       for (let c = 0; c < count; c++) {
         const i = start + c;
