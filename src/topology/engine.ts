@@ -7,7 +7,7 @@
  * Filtration order: diameter ascending, ties by combinatorial index descending. A coboundary
  * column's pivot is its oldest cofacet in that order; columns are reduced youngest first.
  */
-import { IndexMap, SimplexList, WorkingColumn } from "./structures";
+import { DisjointSets, IndexMap, SimplexList, WorkingColumn } from "./structures";
 
 export type Interval = [birth: number, death: number];
 
@@ -227,32 +227,6 @@ class ReductionMatrix {
 
   end(column: number): number {
     return this.starts[column + 1];
-  }
-}
-
-/** Union-find with path halving and union by rank. */
-class DisjointSets {
-  private readonly parent: Int32Array;
-  private readonly rank: Uint8Array;
-  constructor(n: number) {
-    this.parent = Int32Array.from({ length: n }, (_, i) => i);
-    this.rank = new Uint8Array(n);
-  }
-  find(x: number): number {
-    const p = this.parent;
-    while (p[x] !== x) {
-      p[x] = p[p[x]];
-      x = p[x];
-    }
-    return x;
-  }
-  union(a: number, b: number): void {
-    if (this.rank[a] < this.rank[b]) this.parent[a] = b;
-    else if (this.rank[a] > this.rank[b]) this.parent[b] = a;
-    else {
-      this.parent[b] = a;
-      this.rank[a]++;
-    }
   }
 }
 

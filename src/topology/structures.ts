@@ -275,3 +275,30 @@ export function filtrationSort(diam: Float32Array, index: Float64Array, count: n
   diam.set(srcD);
   index.set(srcX);
 }
+
+/** Union-find with path halving and union by rank. */
+export class DisjointSets {
+  private readonly parent: Int32Array;
+  private readonly rank: Uint8Array;
+  constructor(n: number) {
+    this.parent = Int32Array.from({ length: n }, (_, i) => i);
+    this.rank = new Uint8Array(n);
+  }
+  find(x: number): number {
+    const p = this.parent;
+    while (p[x] !== x) {
+      p[x] = p[p[x]];
+      x = p[x];
+    }
+    return x;
+  }
+  /** Joins the sets of two roots. */
+  union(a: number, b: number): void {
+    if (this.rank[a] < this.rank[b]) this.parent[a] = b;
+    else if (this.rank[a] > this.rank[b]) this.parent[b] = a;
+    else {
+      this.parent[b] = a;
+      this.rank[a]++;
+    }
+  }
+}
