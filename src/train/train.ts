@@ -13,6 +13,7 @@ import { progress } from "../display/progress";
 import { makeOptimizer, type OptimizerName, type OptimizerSpec, type OptimizerState } from "./optimizer";
 import { Trajectory, type TrajectoryOptions } from "./trajectory";
 import { TrainRun, type EpochRecord, type StepRecord } from "./run";
+import { teleportHook, type TrainTeleportOptions } from "../teleport/during-training";
 
 export interface StepContext {
   step: number;
@@ -62,6 +63,8 @@ export interface TrainOptions {
   progress?: boolean;
   /** Keep one loss per `logEvery` steps in the step history (default 1). */
   logEvery?: number;
+  /** Teleport the weights (once at the start by default) and carry the optimizer state across: see ws.teleport. */
+  teleport?: TrainTeleportOptions;
 }
 
 const YIELD_MS = 50;
@@ -87,6 +90,7 @@ export async function train(model: tf.LayersModel, data: Dataset | { x: tf.Tenso
   if (!(lr > 0)) throw new Error(`train: lr must be positive, got ${lr}`);
   const rng = new Rng(options.seed ?? 0);
   const logEvery = options.logEvery ?? 1;
+  const hooks = [...(options.teleport ? [teleportHook(options.teleport)] : []), ...(options.hooks ?? [])];
 
   const initial = readParams(model);
   assertFiniteParams(view, initial, "train");
@@ -96,7 +100,6 @@ export async function train(model: tf.LayersModel, data: Dataset | { x: tf.Tenso
   const trainableVars = trainable.map((i) => params[i]);
   const optimizer = makeOptimizer(spec, trainableVars);
   const trajectory = makeTrajectory(view, options.record);
-  const hooks = options.hooks ?? [];
 
   const stepsPerEpoch = Math.ceil(n / batchSize);
   const bar = options.progress === false ? null : progress(`training ${view.name}`, epochs * stepsPerEpoch);

@@ -1,0 +1,118 @@
+/**
+ * ws.teleport.levelCurve: a walk of random teleports (the loss stays put while the weights travel)
+ * against the straight chord from the start to the walk's end (the loss does not stay put).
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { Dataset } from "../data/dataset";
+import type { LossKind } from "../model/functional";
+import { Rng } from "../math/rng";
+import { Result } from "../display/result";
+import { figure, type Figure } from "../display/figure";
+import { Table } from "../display/table";
+import { progress } from "../display/progress";
+import { applyCob, sampleCob, type SamplingOptions } from "./structure";
+import { landscapeOf, paramsOf, lossAt, valuesOf, linspace, pause } from "./landscape";
+
+export interface LevelCurveOptions extends SamplingOptions {
+  /** Teleports in the walk (default 10). */
+  steps?: number;
+  /** Points on the chord, ends included (default 21). */
+  points?: number;
+  seed?: number;
+  loss?: LossKind;
+}
+
+export interface WalkPoint { step: number; loss: number; distance: number }
+export interface ChordPoint { t: number; loss: number; distance: number }
+
+export async function levelCurve(model: tf.LayersModel, data: Dataset | { x: tf.Tensor; y: tf.Tensor }, options: LevelCurveOptions = {}): Promise<LevelCurveResult> {
+  const land = landscapeOf(model, data, "teleport.levelCurve", options.loss);
+  const steps = options.steps ?? 10;
+  const points = options.points ?? 21;
+  if (!Number.isInteger(steps) || steps < 1) throw new Error(`teleport.levelCurve: steps must be a positive integer, got ${steps}`);
+  if (!Number.isInteger(points) || points < 2) throw new Error(`teleport.levelCurve: points must be an integer >= 2, got ${points}`);
+  const rng = new Rng(options.seed ?? 0);
+  const start = paramsOf(model, land, "teleport.levelCurve");
+  const w0 = valuesOf(land, start);
+  let current = start;
+  const bar = progress("teleport level curve", steps + points);
+  try {
+    const walk: WalkPoint[] = [{ step: 0, loss: lossAt(land, start), distance: 0 }];
+    for (let k = 1; k <= steps; k++) {
+      const next = applyCob(land.structure, current, sampleCob(land.structure, options, rng));
+      if (current !== start) tf.dispose(current);
+      current = next;
+      walk.push({ step: k, loss: lossAt(land, current), distance: distance(valuesOf(land, current), w0) });
+      bar.update(k);
+      await pause();
+    }
+    const end = current;
+    const length = walk[walk.length - 1].distance;
+    const chord: ChordPoint[] = [];
+    for (const [i, t] of linspace(0, 1, points).entries()) {
+      const mixed = tf.tidy(() => start.map((p, j) => tf.add(tf.mul(p, 1 - t), tf.mul(end[j], t))));
+      chord.push({ t, loss: lossAt(land, mixed), distance: t * length });
+      tf.dispose(mixed);
+      bar.update(steps + i + 1);
+      await pause();
+    }
+    bar.finish();
+    return new LevelCurveResult(walk, chord);
+  } finally {
+    if (current !== start) tf.dispose(current);
+    tf.dispose(start);
+  }
+}
+
+function distance(a: Float64Array[], b: Float64Array[]): number {
+  let s = 0;
+  a.forEach((x, k) => {
+    for (let e = 0; e < x.length; e++) s += (x[e] - b[k][e]) ** 2;
+  });
+  return Math.sqrt(s);
+}
+
+export class LevelCurveResult extends Result {
+  readonly kind = "teleport.levelCurve";
+  constructor(readonly walk: WalkPoint[], readonly chord: ChordPoint[]) {
+    super();
+  }
+
+  /** max_k |L(w_k) - L(w_0)| along the walk (float32 round-off only). */
+  get walkDeviation(): number {
+    return Math.max(...this.walk.map((p) => Math.abs(p.loss - this.walk[0].loss)));
+  }
+
+  /** max_t L(chord(t)) - L(w_0): the barrier on the straight line. */
+  get chordBarrier(): number {
+    return Math.max(...this.chord.map((p) => p.loss)) - this.walk[0].loss;
+  }
+
+  summary(): string {
+    const last = this.walk[this.walk.length - 1];
+    return `${this.walk.length - 1} teleports: loss ${this.walk[0].loss.toPrecision(5)} (max deviation ${this.walkDeviation.toExponential(2)}) at distance up to ${last.distance.toPrecision(3)}; chord barrier ${this.chordBarrier.toPrecision(4)}`;
+  }
+
+  figures(): Figure[] {
+    return [figure(
+      [
+        { type: "scatter", mode: "lines+markers", name: "teleport walk", x: this.walk.map((p) => p.distance), y: this.walk.map((p) => p.loss) },
+        { type: "scatter", mode: "lines", name: "straight chord w -> T(w)", x: this.chord.map((p) => p.distance), y: this.chord.map((p) => p.loss) },
+      ],
+      { title: "Loss along a teleport walk and along the chord", xaxis: { title: "distance from the start ||w - w0||" }, yaxis: { title: "loss" } },
+    )];
+  }
+
+  table(): Table {
+    const rows = [
+      ...this.walk.map((p) => ["walk", p.step, p.distance, p.loss]),
+      ...this.chord.map((p) => ["chord", p.t, p.distance, p.loss]),
+    ];
+    return new Table(["path", "step or t", "distance", "loss"], rows, "Level curve");
+  }
+
+  protected data(): Record<string, unknown> {
+    return { walk: this.walk, chord: this.chord, walkDeviation: this.walkDeviation, chordBarrier: this.chordBarrier };
+  }
+}
+
