@@ -1,0 +1,194 @@
+/**
+ * ws.elasticity.track: S_rel recorded during training (through ws.train hooks) on fixed samples.
+ * Classification: class-pair averages Sbar(c, c') per snapshot, one panel per probed class c
+ * (Dan et al.). Regression: mean S_rel with the loss beside it, where the elastic phase (S_rel moving
+ * fast) and the inelastic phase (S_rel flat while the loss keeps falling) show (He & Su).
+ * Runs over several seeds give mean and spread. The user's model is never trained: each run trains a clone.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { viewOf } from "../model/view";
+import { cloneModel } from "../model/params";
+import { asDataset, type Dataset } from "../data/dataset";
+import { train, evaluateParams, type TrainOptions } from "../train/train";
+import { Rng } from "../math/rng";
+import { Result } from "../display/result";
+import { figure, type Figure, type Trace } from "../display/figure";
+import { Table } from "../display/table";
+import { checkInputs, measureElasticity, resolveOptions, type ElasticityOptions } from "./probe";
+import { selectPoints } from "./points";
+import { fmt } from "./result";
+
+export interface TrackOptions extends Omit<ElasticityOptions, "points" | "against" | "progress"> {
+  /** Options of ws.train for each run (epochs, batchSize, lr, optimizer, ...); its seed is the run's seed. */
+  train?: Omit<TrainOptions, "hooks" | "seed">;
+  /** Record every this many optimizer steps (and before the first step). Default 10. */
+  every?: number;
+  /** Classification: probed samples per class (default 20). */
+  perClass?: number;
+  /** Classification: the classes probed (default: every class in the data). */
+  classes?: number[];
+  /** Regression: number of probed samples (default 20; S_rel over all their pairs). */
+  points?: number;
+  /** One run per seed (training order, sampled points, and the model when `model` is a factory). Default [0]. */
+  seeds?: number[];
+  progress?: boolean;
+}
+
+export interface TrackSnapshot {
+  step: number;
+  epoch: number;
+  /** Loss of the training set at this step (inference form). */
+  loss: number;
+  /** Mean S_rel over the probed pairs (a sample paired with itself left out). */
+  mean: number;
+  /** Classification: Sbar[a][b] for probed class classes[a] and affected class classes[b]. */
+  classPairs: number[][] | null;
+}
+
+export type ModelSource = tf.LayersModel | ((seed: number) => tf.LayersModel);
+
+export async function track(model: ModelSource, data: Dataset | { x: tf.Tensor; y: tf.Tensor }, options: TrackOptions = {}): Promise<ElasticityTrack> {
+  const dataset = asDataset(data, "elasticity.track");
+  const seeds = options.seeds ?? [0];
+  if (seeds.length === 0 || seeds.some((s) => !Number.isFinite(s))) throw new Error(`elasticity.track: seeds must be a non-empty list of numbers, got ${JSON.stringify(seeds)}`);
+  const every = options.every ?? 10;
+  if (!Number.isInteger(every) || every < 1) throw new Error(`elasticity.track: every must be a positive integer, got ${every}`);
+  const classification = dataset.task === "classification";
+  const runs: TrackSnapshot[][] = [];
+  let classes: number[] = [];
+  let modelName = "";
+  let similarity = "";
+  for (const seed of seeds) {
+    const source = typeof model === "function" ? model(seed) : model;
+    const view = viewOf(source);
+    checkInputs(view, dataset, "elasticity.track data");
+    modelName = view.name;
+    const resolved = { ...resolveOptions(view, dataset, options), progress: false };
+    similarity = resolved.kind;
+    const rows = selectPoints(classification ? { perClass: options.perClass ?? 20, classes: options.classes } : options.points ?? 20, dataset, new Rng(seed), "elasticity.track");
+    const snapshots: TrackSnapshot[] = [];
+    const copy = cloneModel(source);
+    try {
+      await train(copy, dataset, {
+        ...options.train,
+        progress: options.progress !== false && options.train?.progress !== false,
+        seed,
+        hooks: [{
+          every,
+          atStart: true,
+          onStep: async (ctx) => {
+            const result = await measureElasticity(ctx.view, ctx.params, dataset, rows, dataset, rows, resolved);
+            const pairs = result.classPairs;
+            if (pairs) classes = pairs.classes;
+            snapshots.push({ step: ctx.step, epoch: ctx.epoch, loss: evaluateParams(ctx.view, ctx.params, dataset, ctx.loss).loss, mean: result.mean, classPairs: pairs?.mean ?? null });
+          },
+        }],
+      });
+    } finally {
+      if (copy !== source) copy.dispose();
+      if (typeof model === "function") source.dispose();
+    }
+    runs.push(snapshots);
+  }
+  const names = classes.map((c) => dataset.classes?.[c] ?? String(c));
+  return new ElasticityTrack(modelName, seeds, runs, classes, names, similarity);
+}
+
+export class ElasticityTrack extends Result {
+  readonly kind = "elasticity.track";
+
+  constructor(
+    readonly model: string,
+    readonly seeds: number[],
+    /** Snapshots of each run (one list per seed, same steps). */
+    readonly runs: TrackSnapshot[][],
+    /** Probed classes (empty for regression). */
+    readonly classes: number[],
+    readonly classNames: string[],
+    readonly similarity: string,
+  ) {
+    super();
+  }
+
+  /** Steps of the snapshots (of the shortest run). */
+  get steps(): number[] {
+    const shortest = this.runs.reduce((a, r) => (r.length < a.length ? r : a), this.runs[0]);
+    return shortest.map((s) => s.step);
+  }
+
+  /** Mean and standard deviation over runs of a per-snapshot quantity. */
+  spread(pick: (s: TrackSnapshot) => number): { mean: number[]; std: number[] } {
+    const length = this.steps.length;
+    const mean: number[] = [];
+    const std: number[] = [];
+    for (let t = 0; t < length; t++) {
+      const values = this.runs.map((r) => pick(r[t])).filter((v) => !Number.isNaN(v));
+      const m = values.reduce((a, b) => a + b, 0) / values.length;
+      mean.push(values.length ? m : NaN);
+      std.push(values.length > 1 ? Math.sqrt(values.reduce((a, v) => a + (v - m) ** 2, 0) / (values.length - 1)) : 0);
+    }
+    return { mean, std };
+  }
+
+  /** Same-class minus mean cross-class S_rel of probed class index a, per snapshot (averaged over runs). */
+  margin(a: number): number[] {
+    return this.spread((s) => {
+      const row = s.classPairs![a];
+      const cross = row.filter((_, b) => b !== a);
+      return row[a] - cross.reduce((x, y) => x + y, 0) / cross.length;
+    }).mean;
+  }
+
+  summary(): string {
+    const steps = this.steps;
+    const last = steps.length - 1;
+    const base = `${this.runs.length} run(s) of ${this.model}, ${steps.length} snapshots to step ${steps[last]}`;
+    if (this.classes.length === 0) {
+      const s = this.spread((x) => x.mean).mean;
+      return `${base}: mean S_rel ${fmt(s[0])} -> ${fmt(s[last])}, loss ${fmt(this.spread((x) => x.loss).mean[0])} -> ${fmt(this.spread((x) => x.loss).mean[last])}`;
+    }
+    const same = this.spread((x) => mean(x.classPairs!.map((r, a) => r[a]))).mean;
+    const cross = this.spread((x) => mean(x.classPairs!.flatMap((r, a) => r.filter((_, b) => b !== a)))).mean;
+    return `${base}: same-class S_rel ${fmt(same[0])} -> ${fmt(same[last])}, cross-class ${fmt(cross[0])} -> ${fmt(cross[last])}`;
+  }
+
+  figures(): Figure[] {
+    const steps = this.steps;
+    const band = (name: string, s: { mean: number[]; std: number[] }, extra: Partial<Trace> = {}): Trace => ({
+      type: "scatter", mode: "lines+markers", name, x: steps, y: s.mean,
+      error_y: this.runs.length > 1 ? { type: "data", array: s.std, visible: true, thickness: 1 } : undefined, ...extra,
+    });
+    if (this.classes.length === 0) {
+      return [
+        figure([band("mean S_rel", this.spread((x) => x.mean))], { title: `Mean S_rel (${this.similarity}) during training`, xaxis: { title: { text: "step" } }, yaxis: { title: { text: "mean S_rel" } } }),
+        figure([band("training loss", this.spread((x) => x.loss))], { title: "Loss", xaxis: { title: { text: "step" } }, yaxis: { title: { text: "loss" }, type: "log" } }),
+      ];
+    }
+    return this.classes.map((_, a) => figure(
+      this.classes.map((__, b) => band(a === b ? `same class (${this.classNames[b]})` : `affected ${this.classNames[b]}`, this.spread((x) => x.classPairs![a][b]), { line: { width: a === b ? 3 : 1.5, dash: a === b ? "solid" : "dot" } })),
+      { title: `Probed class ${this.classNames[a]}`, xaxis: { title: { text: "step" } }, yaxis: { title: { text: `S_rel (${this.similarity})` } } },
+    ));
+  }
+
+  table(): Table {
+    const steps = this.steps;
+    const loss = this.spread((x) => x.loss).mean;
+    const meanS = this.spread((x) => x.mean).mean;
+    const records = steps.map((step, t) => {
+      const record: Record<string, number> = { step, loss: loss[t], "mean S_rel": meanS[t] };
+      this.classes.forEach((_, a) => this.classes.forEach((__, b) => {
+        record[`${this.classNames[a]}->${this.classNames[b]}`] = this.spread((x) => x.classPairs![a][b]).mean[t];
+      }));
+      return record;
+    });
+    return Table.fromRecords(records, `S_rel during training (${this.similarity}, mean over ${this.runs.length} run(s))`);
+  }
+
+  protected data(): Record<string, unknown> {
+    return { model: this.model, seeds: this.seeds, classes: this.classes, classNames: this.classNames, similarity: this.similarity, runs: this.runs };
+  }
+}
+
+function mean(values: number[]): number {
+  return values.reduce((a, b) => a + b, 0) / values.length;
+}
