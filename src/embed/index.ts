@@ -1,0 +1,9 @@
+import { split, widen, nullNeuron } from "./split";
+import { effectiveWidth, reduce } from "./condense";
+
+/** The embedding-principle probe: function-preserving widening, condensation and reduction. */
+export const embed = { split, widen, nullNeuron, effectiveWidth, reduce };
+
+export { EmbedResult, EMBED_TOLERANCE, type SplitOptions, type WidenOptions, type NullNeuronOptions, type SplitStep, type CheckOptions } from "./split";
+export { EffectiveWidthResult, type EffectiveWidthOptions, type ReduceOptions } from "./condense";
+export type { FunctionCheck } from "./check";
