@@ -73,6 +73,9 @@ export function mapper(input: TrajectoryCloud | PointCloud, options: MapperOptio
     firstCoordinate = Float64Array.from({ length: m }, (_, i) => p.coordinates[i * p.k]);
   }
   const lens = lensValues(options.lens ?? "l2norm", space, m, spaceDim, firstCoordinate);
+  // The built-in lenses are 1-Lipschitz in the clustering space (|norm x - norm y| and |x_1 - y_1| are
+  // at most |x - y|), so DBSCAN only compares points whose lens values are within eps.
+  const lipschitzLens = typeof (options.lens ?? "l2norm") === "string";
   const eps = options.cluster?.eps ?? 3 * medianNearestNeighbour(space, m, spaceDim, options.seed ?? 0);
   if (!(eps > 0)) throw new Error(`mapper: cluster.eps must be positive, got ${eps}`);
   const colour = options.color ?? (isCloud ? (input as TrajectoryCloud).step : lens);
@@ -92,7 +95,7 @@ export function mapper(input: TrajectoryCloud | PointCloud, options: MapperOptio
     const b = k === intervals - 1 ? hi : a + width;
     const members: number[] = [];
     for (let i = 0; i < m; i++) if (lens[i] >= a && lens[i] <= b) members.push(i);
-    for (const cluster of dbscan(space, spaceDim, members, eps, minSamples)) {
+    for (const cluster of dbscan(space, spaceDim, members, eps, minSamples, lipschitzLens ? lens : undefined)) {
       let c = 0;
       for (const i of cluster) c += colour[i];
       nodes.push({ id: nodes.length, interval: k, members: cluster, color: c / cluster.length });
@@ -141,16 +144,22 @@ function medianNearestNeighbour(space: ArrayLike<number>, m: number, dim: number
 /**
  * DBSCAN (Ester et al. 1996) on the given members: core points have at least minSamples points
  * (themselves included) within eps; clusters are core points joined within eps plus their border
- * points; noise is dropped. Clusters are returned as sorted member lists.
+ * points; noise is dropped. Clusters are returned as sorted member lists. With lipschitzKey (values
+ * with |key(x) - key(y)| <= |x - y|) only pairs with keys within eps are compared.
  */
-export function dbscan(space: ArrayLike<number>, dim: number, members: number[], eps: number, minSamples: number): number[][] {
+export function dbscan(space: ArrayLike<number>, dim: number, members: number[], eps: number, minSamples: number, lipschitzKey?: ArrayLike<number>): number[][] {
+  if (lipschitzKey) members = [...members].sort((a, b) => lipschitzKey[a] - lipschitzKey[b]);
   const s = members.length;
   const eps2 = eps * eps;
   const neighbours: number[][] = Array.from({ length: s }, () => []);
-  for (let a = 0; a < s; a++) for (let b = a + 1; b < s; b++) if (squaredDistance(space, dim, members[a], members[b]) <= eps2) {
-    neighbours[a].push(b);
-    neighbours[b].push(a);
-  }
+  for (let a = 0; a < s; a++)
+    for (let b = a + 1; b < s; b++) {
+      if (lipschitzKey && lipschitzKey[members[b]] - lipschitzKey[members[a]] > eps) break;
+      if (squaredDistance(space, dim, members[a], members[b]) <= eps2) {
+        neighbours[a].push(b);
+        neighbours[b].push(a);
+      }
+    }
   const core = neighbours.map((n) => n.length + 1 >= minSamples);
   const sets = new DisjointSets(s);
   for (let a = 0; a < s; a++) if (core[a]) for (const b of neighbours[a]) if (core[b]) {

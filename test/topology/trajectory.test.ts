@@ -127,3 +127,12 @@ test("learningNet: the paper's net has no biases, sigmoid layers and exact zeros
   model.dispose();
   void tf;
 });
+
+test("DBSCAN pruned by a 1-Lipschitz key (the L2 norm) finds the same clusters as the full comparison", () => {
+  const rng = new Rng(12);
+  const m = 400;
+  const pts = Float64Array.from({ length: m * 3 }, () => rng.normal());
+  const norms = Float64Array.from({ length: m }, (_, i) => Math.hypot(pts[3 * i], pts[3 * i + 1], pts[3 * i + 2]));
+  const members = Array.from({ length: m }, (_, i) => i);
+  for (const eps of [0.15, 0.3]) assert.deepEqual(dbscan(pts, 3, members, eps, 3, norms), dbscan(pts, 3, members, eps, 3));
+});
