@@ -21,7 +21,12 @@ export function bnMlp(seed = 1): tf.LayersModel {
     ],
   });
   const rng = new Rng(seed);
-  const next = model.weights.map((w) => w.name.includes("moving_variance") ? tf.tensor(rng.uniformArray(w.shape[0] as number, 0.5, 2), w.shape) : tf.tensor(rng.normalArray(w.shape.reduce((a: number, b) => a * (b as number), 1), w.name.includes("gamma") ? 1 : 0, 0.5), w.shape));
+  const next = model.weights.map((w) => {
+    const shape = w.shape as number[];
+    const size = shape.reduce((a, b) => a * b, 1);
+    if (w.name.includes("moving_variance")) return tf.tensor(rng.uniformArray(size, 0.5, 2), shape);
+    return tf.tensor(rng.normalArray(size, w.name.includes("gamma") ? 1 : 0, 0.5), shape);
+  });
   model.setWeights(next);
   tf.dispose(next);
   return model;

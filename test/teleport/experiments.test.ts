@@ -1,0 +1,118 @@
+/** The teleport experiments (sweep, level curve, micro-angles, optimized teleports, teleporting during training) against their closed forms. */
+import { test, before } from "node:test";
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import { assertNoLeak, assertClose, useTestBackend } from "../helpers";
+import { readParams } from "../../src/model";
+import { train } from "../../src/train";
+import { teleport, type Objective } from "../../src/teleport";
+import { mlpModel, bnMlp, poolCnn, classification, relDiff } from "./fixtures";
+
+before(useTestBackend);
+
+test("sweep: measured hidden -> hidden gradient boost follows (1 + r^2/3)/(1 - r^2), the whole-network ratio its g-weighted expectation", async () => {
+  const model = mlpModel([6, 24, 24, 3], 2);
+  const data = classification([6], 32);
+  const result = await assertNoLeak(() => teleport.sweep(model, data, { ranges: [0.1, 0.5, 0.9], samples: 12, seed: 1 }), "sweep");
+  for (const row of result.rows) {
+    assertClose(row.predictedHidden, (1 + row.cobRange ** 2 / 3) / (1 - row.cobRange ** 2), { rtol: 1e-12 });
+    // Sampling error of a 12-sample mean over 24 x 24 shared taus: well within 25%.
+    assertClose(row.hiddenGradRatio, row.predictedHidden, { rtol: 0.25, what: `hidden ratio at r = ${row.cobRange}` });
+    assertClose(row.gradRatio, row.predictedGrad, { rtol: 0.25, what: `total ratio at r = ${row.cobRange}` });
+  }
+  assert.ok(result.rows[2].gradOverWeightChange > result.rows[0].gradOverWeightChange, "| ||g||/||w|| - ||g'||/||w'|| | grows with r");
+  assert.equal(result.nanCount, 0);
+  const single = await teleport.sweep(mlpModel([6, 5, 3], 1), data, { ranges: [0.5], samples: 2 });
+  assert.ok(Number.isNaN(single.rows[0].hiddenGradRatio) && single.nanCount === 1, "no hidden -> hidden weights: NaN, counted");
+  assert.equal(result.figures().length, 3);
+  assert.equal(result.table().rows.length, 3);
+  tf.dispose([data.x, data.y]);
+});
+
+test("levelCurve: the teleport walk keeps the loss (rel 1e-5) while moving away; the chord does not", async () => {
+  const model = mlpModel([6, 10, 10, 3], 3);
+  const data = classification([6], 32);
+  const result = await assertNoLeak(() => teleport.levelCurve(model, data, { steps: 6, cobRange: 0.5, points: 11, seed: 2 }), "levelCurve");
+  const l0 = result.walk[0].loss;
+  assert.ok(result.walkDeviation <= 1e-5 * Math.max(1, l0), `walk deviation ${result.walkDeviation}`);
+  assert.ok(result.walk[6].distance > 0.1, "the walk moves");
+  assert.ok(result.chordBarrier > 1e-3, `chord barrier ${result.chordBarrier}`);
+  assertClose(result.chord[0].loss, l0, { rtol: 1e-6 });
+  assertClose(result.chord[10].loss, result.walk[6].loss, { rtol: 1e-5 });
+  tf.dispose([data.x, data.y]);
+});
+
+test("microAngles: micro-teleports are orthogonal to the gradient to first order (|angle - 90| = O(r): < 0.01 deg at r = 1e-3, 10x less at 1e-4); random directions spread (180/pi)/sqrt(n)", async () => {
+  const model = mlpModel([6, 16, 16, 3], 4);
+  const data = classification([6], 32);
+  const result = await assertNoLeak(() => teleport.microAngles(model, data, { n: 200, seed: 3 }), "microAngles");
+  const worst = Math.max(...result.angles.map((a) => Math.abs(a - 90)));
+  assert.ok(worst <= 1e-2, `worst deviation ${worst} deg at r = 1e-3`);
+  const finer = await teleport.microAngles(model, data, { n: 50, seed: 3, cobRange: 1e-4 });
+  const worstFiner = Math.max(...finer.angles.map((a) => Math.abs(a - 90)));
+  assert.ok(worstFiner <= worst / 5, `deviation shrinks with r: ${worst} -> ${worstFiner}`);
+  const control = result.control;
+  const mean = control.reduce((a, b) => a + b, 0) / control.length;
+  const std = Math.sqrt(control.reduce((a, b) => a + (b - mean) ** 2, 0) / (control.length - 1));
+  assertClose(std, result.expectedControlStd, { rtol: 0.2, what: "control spread" });
+  assert.ok(Math.abs(mean - 90) <= (4 * result.expectedControlStd) / Math.sqrt(control.length), `control mean ${mean}`);
+  assert.ok(worst < result.expectedControlStd / 100, "teleport directions are far closer to 90 deg than random ones");
+  tf.dispose([data.x, data.y]);
+});
+
+test("optimize: every objective ends no worse than the start, inside the box, with the function preserved; gradNorm / balance re-measured on the models", async () => {
+  const model = bnMlp(5);
+  const data = classification([5], 24);
+  for (const objective of ["gradNorm", "oneStepDecrease", "balance", "sharper", "flatter"] as Objective[]) {
+    const result = await assertNoLeak(async () => {
+      const r = await teleport.optimize(model, data, { objective, cobRange: 0.5, steps: 15, lr: 0.1, samples: 6 });
+      r.model.dispose();
+      return r;
+    }, `optimize ${objective}`);
+    const better = objective === "balance" || objective === "flatter" ? result.after <= result.before : result.after >= result.before;
+    assert.ok(better, `${objective}: ${result.before} -> ${result.after}`);
+    assert.ok(result.after !== result.before, `${objective} moved`);
+    for (const c of result.cob) for (const t of c.tau) assert.ok(t >= 0.5 * (1 - 1e-12) && t <= 1.5 * (1 + 1e-12), `${objective}: tau ${t} outside [0.5, 1.5]`);
+    assert.ok(result.check.rel <= 1e-5, `${objective}: check ${result.check.rel}`);
+    if (objective === "gradNorm" || objective === "balance") {
+      assert.ok(result.measured !== null);
+      assertClose(result.measured.before, result.before, { rtol: 1e-5, what: `${objective} before` });
+      assertClose(result.measured.after, result.after, { rtol: 1e-4, what: `${objective} after (closed form vs the teleported model)` });
+    }
+  }
+  await assert.rejects(teleport.optimize(poolCnn(), classification([8, 8, 2]), { objective: "sharper" }), /Conv2D.*"conv0"/);
+  const cnnResult = await teleport.optimize(poolCnn(), classification([8, 8, 2]), { objective: "gradNorm", steps: 5 });
+  assert.ok(cnnResult.after >= cnnResult.before && cnnResult.check.rel <= 1e-5);
+  tf.dispose([data.x, data.y]);
+});
+
+test("train({ teleport }) at the start equals training the teleported model; the hook leaks nothing and leaves optimizer state consistent", async () => {
+  const data = classification([6], 40);
+  const a = mlpModel([6, 8, 8, 3], 6);
+  const b = mlpModel([6, 8, 8, 3], 6);
+  const options = { epochs: 2, batchSize: 8, lr: 0.05, optimizer: "momentum" as const, seed: 1, progress: false };
+  // Tensors ws.train itself leaves behind (its optimizer slots, a shared-code issue) are the baseline: teleporting adds none.
+  const tensorsAfter = async (run: () => Promise<unknown>) => {
+    const before = tf.memory().numTensors;
+    await run();
+    return tf.memory().numTensors - before;
+  };
+  const moved = teleport(b, { cobRange: 0.9, seed: 3 });
+  const baseline = await tensorsAfter(() => train(moved.model, data, options));
+  assert.equal(await tensorsAfter(() => train(a, data, { ...options, teleport: { cobRange: 0.9, seed: 3 } })), baseline, "train with teleport adds no tensors");
+  assert.ok(relDiff(readParams(a), readParams(moved.model)) <= 1e-6, "teleport-at-init inside train == teleport then train");
+  // Periodic random and optimised teleports with Adam run, leak nothing and keep the loss finite.
+  for (const policy of ["random", "optimized"] as const) {
+    const c = mlpModel([6, 8, 8, 3], 7);
+    const adam = { ...options, optimizer: "adam" as const, lr: 0.01 };
+    const reference = mlpModel([6, 8, 8, 3], 7);
+    const plain = await tensorsAfter(() => train(reference, data, adam));
+    let run: Awaited<ReturnType<typeof train>> | null = null;
+    assert.equal(await tensorsAfter(async () => (run = await train(c, data, { ...adam, teleport: { every: 3, cobRange: 0.3, policy, seed: 1 } }))), plain, `train teleport ${policy} adds no tensors`);
+    assert.ok(run !== null);
+    const finalLoss = (run as unknown as { finalLoss: number }).finalLoss;
+    assert.ok(Number.isFinite(finalLoss), `${policy}: loss ${finalLoss}`);
+  }
+  await assert.rejects(train(mlpModel(), data, { teleport: { policy: "best" as "random" } }), /policy must be "random" or "optimized"/);
+  tf.dispose([data.x, data.y]);
+});
