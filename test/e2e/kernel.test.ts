@@ -6,10 +6,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const nb = require("../../scripts/notebooks.js") as typeof import("../../scripts/notebooks.js");
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const kernel = require("../../kernel/install.js") as { install(o: { scope: string[]; python: string }): string | undefined };
+// CommonJS helpers shared with `npm run tour` (typed by scripts/notebooks.d.ts).
+import * as nb from "../../scripts/notebooks";
+import * as kernel from "../../kernel/install";
 
 describe("weightscope kernel", () => {
   it("passes jupyter_kernel_test", { timeout: 5 * 60 * 1000 }, () => {

@@ -9,11 +9,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 
-// CommonJS helpers shared with `npm run tour`.
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const nb = require("../../scripts/notebooks.js") as typeof import("../../scripts/notebooks.js");
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const kernel = require("../../kernel/install.js") as { install(o: { scope: string[]; python: string }): string | undefined };
+// CommonJS helpers shared with `npm run tour` (typed by scripts/notebooks.d.ts).
+import * as nb from "../../scripts/notebooks";
+import * as kernel from "../../kernel/install";
 
 const prefix = fs.mkdtempSync(path.join(os.tmpdir(), "weightscope-e2e-"));
 const jupyterPath = path.join(prefix, "share", "jupyter");
