@@ -286,3 +286,15 @@ test("bad input: output layer, unknown layer, bad neuron, alphas not summing to 
   tf.dispose(bias);
   disposeAll(model, softmaxHidden, poisoned);
 });
+
+test("ladder: the width-1 net reaches the lecture's width-1 global minimum 0.013502 on 40 points (float64, 1e-6) with one condensed group; models are new", async () => {
+  const before = tf.memory().numTensors;
+  const result = await embed.ladder({ widths: [1, 3], steps: 4000, every: 1000 });
+  assert.deepEqual(result.steps, [0, 1000, 2000, 3000, 4000]);
+  assert.ok(Math.abs(result.finalLosses[0] - 0.013502) <= 1e-6, `width-1 final loss ${result.finalLosses[0]}`);
+  assert.ok(result.finalLosses[1] < result.finalLosses[0], "the wider net goes below the width-1 minimum");
+  assert.equal(result.effectiveWidths[0][4], 1);
+  assert.equal(tf.memory().numTensors - before, result.models.reduce((a, m) => a + m.weights.length, 0));
+  await assert.rejects(embed.ladder({ widths: [0] }), /widths must be positive integers/);
+  result.models.forEach((m) => m.dispose());
+});
