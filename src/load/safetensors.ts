@@ -172,6 +172,11 @@ function entryOf(name: string, value: unknown, dataSize: number, where: string):
   if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || (d as number) < 0)) {
     throw bad(`has an invalid shape ${JSON.stringify(shape)}: dimensions must be non-negative integers`);
   }
+  if (!Array.isArray(offsets) || offsets.length !== 2 || offsets.some((o) => !Number.isSafeInteger(o) || (o as number) < 0) || (offsets[0] as number) > (offsets[1] as number)) {
+    throw bad(`has invalid data_offsets ${JSON.stringify(offsets)}: expected [begin, end] with 0 <= begin <= end`);
+  }
+  const [begin, end] = offsets as [number, number];
+  if (end > dataSize) throw bad(`has data_offsets [${begin}, ${end}] past the end of the data section (${dataSize} bytes): the file is truncated or corrupt`);
   const dims = shape as number[];
   const itemBytes = ITEM_BYTES[dtype as SafetensorsDtype];
   // Compared in BigInt so absurd shapes are reported, not overflowed.
@@ -179,11 +184,6 @@ function entryOf(name: string, value: unknown, dataSize: number, where: string):
   if (bytes > BigInt(dataSize)) {
     throw bad(`declares shape [${dims.join(", ")}] (${bytes} bytes of ${dtype}), more than the whole data section holds (${dataSize} bytes): the shape is absurd or the file truncated`);
   }
-  if (!Array.isArray(offsets) || offsets.length !== 2 || offsets.some((o) => !Number.isSafeInteger(o) || (o as number) < 0) || (offsets[0] as number) > (offsets[1] as number)) {
-    throw bad(`has invalid data_offsets ${JSON.stringify(offsets)}: expected [begin, end] with 0 <= begin <= end`);
-  }
-  const [begin, end] = offsets as [number, number];
-  if (end > dataSize) throw bad(`has data_offsets [${begin}, ${end}] past the end of the data section (${dataSize} bytes): the file is truncated or corrupt`);
   if (BigInt(end - begin) !== bytes) throw bad(`has shape [${dims.join(", ")}] of ${dtype} (${bytes} bytes) but data_offsets [${begin}, ${end}] span ${end - begin} bytes`);
   return { name, dtype: dtype as SafetensorsDtype, shape: dims, size: Number(bytes) / itemBytes, begin, end };
 }

@@ -56,7 +56,8 @@ export async function loadTfjs(pathToModelJson: string): Promise<tf.LayersModel>
     model = await tf.loadLayersModel(tf.io.fromMemory({
       modelTopology: json.modelTopology as tf.io.ModelArtifacts["modelTopology"],
       weightSpecs: specs,
-      weightData: shards,
+      // One buffer: TF.js 4.22 misreads a weight that straddles two shards at an offset that is not a multiple of 4.
+      weightData: tf.io.concatenateArrayBuffers(shards),
       format: json.format as string | undefined,
       trainingConfig: json.trainingConfig as tf.io.TrainingConfig | undefined,
     }));

@@ -5,8 +5,8 @@ import * as os from "os";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
 import { assertNoLeak, useTestBackend } from "../helpers";
+import { bits, randomiseWeights } from "./support";
 import { mlp, cnn, readParams } from "../../src/model";
-import { Rng } from "../../src/math/rng";
 import { loadSafetensors, saveSafetensors, readSafetensors, inspectSafetensors } from "../../src/load";
 import { permuteAxes } from "../../src/load/layout";
 
@@ -14,24 +14,10 @@ before(useTestBackend);
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ws-load-"));
 
-/** Every weight as its float32 bit pattern, so equality means bit-exact. */
-function bits(model: tf.LayersModel): number[][] {
-  const params = readParams(model);
-  const out = params.map((p) => Array.from(new Uint32Array((p.dataSync() as Float32Array).slice().buffer)));
-  tf.dispose(params);
-  return out;
-}
-
 /** A CNN with BatchNorm (non-trivial statistics) and a flatten of a 3x3x5 map into dense layers. */
 function smallCnn(seed: number): tf.LayersModel {
   const model = cnn([7, 7, 2], { filters: [3, 5], batchNorm: true, dense: [6], classes: 4, seed });
-  const rng = new Rng(seed + 100);
-  const params = readParams(model);
-  const randomised = params.map((p, i) => (model.weights[i].name.includes("moving_variance")
-    ? tf.tensor(rng.uniformArray(p.size, 0.5, 2), p.shape)
-    : tf.tensor(rng.normalArray(p.size, 0, 0.5), p.shape)));
-  model.setWeights(randomised);
-  tf.dispose([...params, ...randomised]);
+  randomiseWeights(model, seed * 100);
   return model;
 }
 

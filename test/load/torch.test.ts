@@ -12,7 +12,7 @@ import * as os from "os";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
 import { assertClose, assertNoLeak, useTestBackend } from "../helpers";
-import { readParams } from "../../src/model";
+import { randomiseWeights } from "./support";
 import { loadSafetensors, saveSafetensors, readSafetensors } from "../../src/load";
 
 const PYTHON = "/usr/bin/python3";
@@ -137,26 +137,16 @@ test("a renamed TF.js CNN needs { map }: the positional guess is refused with th
   template.dispose();
 });
 
-/** Random weights (moving variances positive) for a model, so an export is not the fixture read back. */
-function randomise(model: tf.LayersModel, seed: number): void {
-  const params = readParams(model);
-  const next = params.map((p, i) => (model.weights[i].name.includes("moving_variance")
-    ? tf.randomUniform(p.shape, 0.5, 2, "float32", seed + i)
-    : tf.randomNormal(p.shape, 0, 0.4, "float32", seed + i)));
-  model.setWeights(next);
-  tf.dispose([...params, ...next]);
-}
-
 test("models exported by weightscope load into PyTorch (strict state_dict) and give TF.js's outputs", { skip }, async () => {
   // MLP: weightscope builder layer names mapped to nn.Sequential indices.
   const mlpModel = await loadSafetensors(path.join(dir, "mlp.safetensors"));
-  randomise(mlpModel, 10);
+  randomiseWeights(mlpModel, 10);
   const mlpFile = path.join(dir, "mlp_export.safetensors");
   await assertNoLeak(() => saveSafetensors(mlpModel, mlpFile, { map: Object.fromEntries([0, 1, 2, 3, 4, 5].map((i) => [`dense${i}`, String(2 * i)])) }));
 
   // CNN: BatchNorm counters, conv and NCHW-flatten layouts must all be what torch expects.
   const cnnModel = tfCnn();
-  randomise(cnnModel, 20);
+  randomiseWeights(cnnModel, 20);
   const cnnFile = path.join(dir, "cnn_export.safetensors");
   await saveSafetensors(cnnModel, cnnFile);
   // One python run (torch's import dominates its time).
