@@ -4,3 +4,4 @@ export { invarianceTest as test, InvarianceTest, type InvarianceOptions, type In
 export { closedForm, closedFormUnavailable } from "./closed-form";
 export { haarRotation, determinant, orthogonalityError } from "./rotation";
 export { minimumNetworks, bonferroniThreshold } from "./stats";
+export { breaking, SymmetryBreaking, type BreakingData, type BreakingOptions, type BreakingCell, type TargetCoding } from "./breaking";
