@@ -31,7 +31,8 @@ export interface Optimizer extends OptimizerState {
 export function makeOptimizer(spec: OptimizerName | OptimizerSpec, variables: tf.Variable[]): Optimizer {
   const s: OptimizerSpec = typeof spec === "string" ? { name: spec } : spec;
   if (!["sgd", "momentum", "adam"].includes(s.name)) throw new Error(`unknown optimizer "${String(s.name)}"; use "sgd", "momentum" or "adam"`);
-  const zeros = () => variables.map((v) => tf.variable(tf.zerosLike(v), false));
+  // tidy frees the zerosLike tensor a variable is made from (the variable keeps its own reference).
+  const zeros = () => variables.map((v) => tf.tidy(() => tf.variable(tf.zerosLike(v), false)));
   const slots: Record<string, tf.Variable[]> = s.name === "sgd" ? {} : s.name === "momentum" ? { m: zeros() } : { m: zeros(), v: zeros() };
   const momentum = s.momentum ?? 0.9;
   const beta1 = s.beta1 ?? 0.9;
