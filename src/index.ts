@@ -3,15 +3,35 @@
  * This file is the whole public API: `import * as ws from "weightscope"`.
  */
 import * as tf from "@tensorflow/tfjs";
+import { save as saveResult, load as loadResult } from "./io";
+import { loadSafetensors, loadTfjs, saveSafetensors, saveTfjs } from "./load";
 
 export { tf };
 
 // Platform
-export { ready, backendInfo, type BackendInfo } from "./backend";
+export { ready, backendInfo, type BackendInfo, type BackendName, type ReadyOptions } from "./backend";
 export * as data from "./data";
+export type { Dataset } from "./data";
 export { mlp, cnn, type MlpOptions, type CnnOptions, type Init } from "./model/build";
 export { viewOf, type ModelView } from "./model/view";
-export { cloneModel } from "./model/params";
+export { cloneModel, flattenParams, unflattenParams } from "./model/params";
 export { train, evaluate, TrainRun, Trajectory, type TrainOptions, type TrainHook, type StepContext } from "./train";
 export { Result, Table, figure, grid, showFigure, showTable, showMarkdown, type Figure } from "./display";
-export { save, load } from "./io";
+export { registerResult, SavedResult } from "./io";
+
+/** Saves a result as JSON (atomically); `.safetensors(model, path)` and `.tfjs(model, dir)` export models. */
+export const save = Object.assign((result: Parameters<typeof saveResult>[0], file: string) => saveResult(result, file), {
+  safetensors: saveSafetensors,
+  tfjs: saveTfjs,
+});
+/** Loads a saved result; `.safetensors(path, options)` and `.tfjs(modelJson)` load models trained elsewhere. */
+export const load = Object.assign((file: string) => loadResult(file), { safetensors: loadSafetensors, tfjs: loadTfjs });
+export { inspectSafetensors } from "./load";
+
+// Probes
+export { teleport, TeleportResult } from "./teleport";
+export { elasticity, ElasticityResult, ElasticityTrack, ElasticityLocality, ElasticityClusters } from "./elasticity";
+export { embed, EmbedResult, EffectiveWidthResult, LadderResult } from "./embed";
+export { hessian, sharpness, HessianResult, SharpnessResult } from "./hessian";
+export { persistence, topology, PersistenceResult } from "./topology";
+export * as symmetry from "./symmetry";
