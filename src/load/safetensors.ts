@@ -376,6 +376,7 @@ export async function writeSafetensors(path: string, tensors: readonly NamedArra
   try {
     await writeAll(handle, head);
     for (const t of tensors) await writeAll(handle, bytesOf(t.values));
+    await handle.sync();
     await handle.close();
     await fs.promises.rename(partial, path);
   } catch (e) {

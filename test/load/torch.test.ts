@@ -163,3 +163,17 @@ test("models exported by weightscope load into PyTorch (strict state_dict) and g
   mlpModel.dispose();
   cnnModel.dispose();
 });
+
+test("the committed PyTorch-trained MNIST MLP (notebook fixture) reaches the test accuracy PyTorch recorded", async () => {
+  const { mnist } = await import("../../src/data");
+  const { evaluate } = await import("../../src/train");
+  const file = path.resolve(__dirname, "../fixtures/mnist_mlp.safetensors");
+  const model = await loadSafetensors(file);
+  const data = await mnist({ split: "test" });
+  const accuracy = evaluate(model, data).accuracy as number;
+  const recorded = Number((await readSafetensors(file, { only: [] })).metadata.test_accuracy);
+  // Same weights, same 10,000 images: at most a couple of near-tied logits may flip under float32 summation order.
+  assert.ok(Math.abs(accuracy - recorded) <= 2e-4, `accuracy ${accuracy} vs PyTorch's ${recorded}`);
+  tf.dispose([data.x, data.y]);
+  model.dispose();
+});
