@@ -25,6 +25,12 @@ export interface ComponentRecord {
   z: number | null;
 }
 
+/**
+ * A 2n-deep array of numbers. Its depth is the correlator's order, known only at run time, so it is
+ * typed loosely: `g2.mean[i][j][a][b]` must read as a number in a notebook cell.
+ */
+export type NestedArray = any[];
+
 export class Correlator extends Result {
   readonly kind = "symmetry.correlator";
   readonly order: number;
@@ -52,16 +58,16 @@ export class Correlator extends Result {
   }
 
   /** G^(n) as nested arrays [x1]..[xn][o1]..[on]. */
-  get mean(): unknown[] {
+  get mean(): NestedArray {
     return expandComponents(this.index, this.stats.mean, this.points.length, this.outputs);
   }
 
-  get stderr(): unknown[] {
+  get stderr(): NestedArray {
     return expandComponents(this.index, this.stats.stderr, this.points.length, this.outputs);
   }
 
   /** The closed form in the same layout, or null where none exists. */
-  get closedForm(): unknown[] | null {
+  get closedForm(): NestedArray | null {
     return this.exact ? expandComponents(this.index, this.exact, this.points.length, this.outputs) : null;
   }
 
