@@ -1,11 +1,11 @@
-/** Readers of the shared persistent-homology test data (../shared/data/ph) and a diagram comparison. */
+/** Readers of the shared persistent-homology test data (a copy of ../shared/data/ph in test/fixtures/ph, so CI needs nothing outside the repo) and a diagram comparison. */
 import * as fs from "fs";
 import * as path from "path";
 import { assertClose } from "../helpers";
 import { parseRipserOutput } from "../../src/topology/reference";
 import type { Interval } from "../../src/topology/engine";
 
-export const PH_DATA = path.resolve(__dirname, "../../../shared/data/ph");
+export const PH_DATA = path.resolve(__dirname, "../fixtures/ph");
 
 export function lowerDistances(file: string): number[] {
   return fs.readFileSync(path.join(PH_DATA, file), "utf8").split(/[\s,]+/).filter((s) => s.length > 0).map(Number);
