@@ -8,6 +8,18 @@ const path = require("node:path");
 const root = path.resolve(__dirname, "..");
 const docs = path.join(root, "docs");
 
+/** Nests a section's headings one level under "API reference" (not inside code fences). */
+function demoteHeadings(markdown) {
+  let fenced = false;
+  return markdown
+    .split("\n")
+    .map((line) => {
+      if (line.startsWith("```")) fenced = !fenced;
+      return !fenced && /^#{1,5} /.test(line) ? `#${line}` : line;
+    })
+    .join("\n");
+}
+
 function build() {
   const parts = [fs.readFileSync(path.join(docs, "readme-head.md"), "utf8")];
   const gallery = path.join(docs, "readme-gallery.md");
@@ -15,7 +27,7 @@ function build() {
   parts.push("# API reference\n\n`import * as ws from \"weightscope\"`. Options are shown with their defaults.\n");
   const api = path.join(docs, "api");
   for (const file of fs.readdirSync(api).filter((f) => f.endsWith(".md")).sort()) {
-    parts.push(fs.readFileSync(path.join(api, file), "utf8").trim() + "\n");
+    parts.push(demoteHeadings(fs.readFileSync(path.join(api, file), "utf8")).trim() + "\n");
   }
   return parts.map((p) => p.trim()).join("\n\n") + "\n";
 }
