@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import { Rng } from "../../src/math/rng";
 
-const DATA = path.resolve(__dirname, "../../../shared/data/ph");
+const DATA = path.resolve(__dirname, "../../test/fixtures/ph");
 const args = process.argv.slice(2);
 const gudhiTimeout = Number(args[args.indexOf("--gudhi-timeout") + 1] || 60);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ws-bench-topology-"));
@@ -43,9 +43,11 @@ interface Measured { seconds: number; wall: number; peakMB: number; bars: number
 
 function timed(command: string, argv: string[], timeoutS: number, parse: (stdout: string) => { seconds: number; bars: number[] | null }): Measured {
   const started = performance.now();
-  const run = spawnSync("/usr/bin/time", ["-f", "%M", command, ...argv], { encoding: "utf8", maxBuffer: 1 << 28, timeout: timeoutS * 1000 });
+  // coreutils' timeout stops the engine itself (GNU time would leave it running if killed).
+  const run = spawnSync("/usr/bin/time", ["-f", "%M", "timeout", String(timeoutS), command, ...argv], { encoding: "utf8", maxBuffer: 1 << 28 });
   const wall = (performance.now() - started) / 1000;
-  if (run.error || run.status !== 0) return { seconds: NaN, wall, peakMB: NaN, bars: null, note: run.signal ? `> ${timeoutS} s (stopped)` : `failed: ${run.stderr.slice(-200)}` };
+  if (run.status === 124) return { seconds: NaN, wall, peakMB: NaN, bars: null, note: `> ${timeoutS} s (stopped)` };
+  if (run.error || run.status !== 0) return { seconds: NaN, wall, peakMB: NaN, bars: null, note: `failed: ${run.stderr.slice(-200)}` };
   const peakMB = Number(run.stderr.trim().split("\n").at(-1)) / 1024;
   return { ...parse(run.stdout), wall, peakMB };
 }
@@ -62,7 +64,7 @@ for (const c of cases) {
   const ripser = timed("/usr/bin/ripser", ["--format", c.format, "--dim", String(c.maxDim), ...(c.threshold === undefined ? [] : ["--threshold", String(c.threshold)]), c.file], 600, (s) => ({ seconds: NaN, bars: ripserBars(s) }));
   ripser.seconds = ripser.wall; // ripser reports no internal time: its wall time includes its (tiny) start-up
   const gudhi = timed("/usr/bin/python3", [path.join(__dirname, "reference.py"), c.format, c.file, String(c.maxDim), ...thr], gudhiTimeout, (s) => JSON.parse(s.trim().split("\n").at(-1)!));
-  const same = ours.bars && ripser.bars && ours.bars.every((b, k) => b === ripser.bars![k] - (k === 0 ? 0 : 0));
+  const same = ours.bars && ripser.bars && ours.bars.length === ripser.bars.length && ours.bars.every((b, k) => b === ripser.bars![k]);
   console.log(`\n${c.name}`);
   console.log(`  weightscope  ${fmt(ours.seconds)} s (wall ${fmt(ours.wall)} s)  peak ${fmt(ours.peakMB)} MB  bars ${ours.bars?.join("/") ?? ours.note}`);
   console.log(`  ripser       ${fmt(ripser.seconds)} s                   peak ${fmt(ripser.peakMB)} MB  bars ${ripser.bars?.join("/") ?? ripser.note}`);

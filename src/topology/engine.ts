@@ -20,6 +20,8 @@ export interface EngineInput {
   threshold: number;
   /** Collect representative cocycles (dimensions >= 1). */
   cocycles: boolean;
+  /** Builds the next dimension's columns in place of assembleNextColumns (e.g. split over worker threads). */
+  assemble?: (simplices: SimplexList, dim: number, pivots: IndexMap, keepSimplices: boolean) => NextColumns;
 }
 
 export interface EngineOutput {
@@ -367,24 +369,11 @@ export function computePersistence(input: EngineInput): EngineOutput {
 
     if (dim < maxDim) {
       // Columns of the next dimension: cofacets not cleared (paired here) and not in apparent pairs.
-      const next = new SimplexList(simplices.length);
-      const nextColumns = new SimplexList(simplices.length);
       const keepSimplices = dim + 1 < maxDim;
-      apparent = 0;
-      for (let s = 0; s < simplices.length; s++) {
-        complex.startCofacets(simplices.index[s], simplices.diam[s], dim, false);
-        // Collect first: the apparent-pair checks reuse the enumerator.
-        const found: number[] = [];
-        while (complex.nextCofacet()) if (complex.cofacetDiam <= threshold) found.push(complex.cofacetDiam, complex.cofacetIndex);
-        for (let f = 0; f < found.length; f += 2) {
-          const d = found[f];
-          const idx = found[f + 1];
-          if (keepSimplices) next.push(d, idx);
-          if (pivots.has(idx)) continue;
-          if (complex.inZeroApparentPair(idx, d, dim + 1)) apparent++;
-          else nextColumns.push(d, idx);
-        }
-      }
+      const { next, nextColumns, apparent: found } = input.assemble
+        ? input.assemble(simplices, dim, pivots, keepSimplices)
+        : assembleNextColumns(complex, simplices, 0, simplices.length, dim, pivots, keepSimplices);
+      apparent = found;
       nextColumns.sortFiltration();
       nextColumns.reverse();
       columns = nextColumns;
@@ -392,6 +381,40 @@ export function computePersistence(input: EngineInput): EngineOutput {
     }
   }
   return { diagrams, cocycles, stats };
+}
+
+export interface NextColumns {
+  /** The simplices of dimension dim + 1 (kept only when a further dimension needs them). */
+  next: SimplexList;
+  /** Those neither cleared (a pivot of dimension dim) nor in a zero-persistence apparent pair, unsorted. */
+  nextColumns: SimplexList;
+  apparent: number;
+}
+
+/**
+ * The columns of dimension dim + 1 from simplices[from, to) of dimension dim: each cofacet is met once
+ * (only vertices above the top one are added). Chunks are independent, so they can run on workers.
+ */
+export function assembleNextColumns(complex: RipsComplex, simplices: SimplexList, from: number, to: number, dim: number, pivots: IndexMap, keepSimplices: boolean): NextColumns {
+  const next = new SimplexList(keepSimplices ? to - from : 16);
+  const nextColumns = new SimplexList(to - from);
+  const found = new SimplexList(complex.n);
+  let apparent = 0;
+  for (let s = from; s < to; s++) {
+    complex.startCofacets(simplices.index[s], simplices.diam[s], dim, false);
+    // Collect first: the apparent-pair checks reuse the enumerator.
+    found.clear();
+    while (complex.nextCofacet()) if (complex.cofacetDiam <= complex.threshold) found.push(complex.cofacetDiam, complex.cofacetIndex);
+    for (let f = 0; f < found.length; f++) {
+      const d = found.diam[f];
+      const idx = found.index[f];
+      if (keepSimplices) next.push(d, idx);
+      if (pivots.has(idx)) continue;
+      if (complex.inZeroApparentPair(idx, d, dim + 1)) apparent++;
+      else nextColumns.push(d, idx);
+    }
+  }
+  return { next, nextColumns, apparent };
 }
 
 /** Pops every entry of a working column (Z/2-cancelled) as flat [diam, index, ...]. */

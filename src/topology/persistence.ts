@@ -3,7 +3,8 @@ import * as os from "os";
 import { Result } from "../display/result";
 import { figure, type Figure } from "../display/figure";
 import { Table } from "../display/table";
-import { computePersistence, type EngineOutput, type Interval } from "./engine";
+import { computePersistence, RipsComplex, type EngineOutput, type Interval } from "./engine";
+import { defaultWorkers, parallelAssembler, sharedDistances } from "./parallel";
 import { checkIndexRange, distancesOfMatrix, distancesOfPoints, enclosingRadius, estimateWork, type DistanceInput, type DistanceMatrix, type Metric, type PointCloud } from "./input";
 
 export interface PersistenceOptions {
@@ -17,6 +18,8 @@ export interface PersistenceOptions {
   cocycles?: boolean;
   /** Refuse work estimated above this many megabytes (default: half the machine's memory, at most 8192). */
   maxMemoryMB?: number;
+  /** Worker threads besides the calling one for the parallel part (default: cores - 1; 0: single thread). */
+  workers?: number;
 }
 
 export type PersistenceInput = PointCloud | { distances: DistanceInput };
@@ -45,8 +48,13 @@ export function persistenceOfMatrix(matrix: DistanceMatrix, options: Persistence
   const budgetMB = options.maxMemoryMB ?? DEFAULT_MEMORY_MB;
   const estimate = estimateWork(matrix, maxDim, threshold);
   if (estimate.bytes > budgetMB * 2 ** 20) throw new Error(memoryMessage(matrix, maxDim, threshold, estimate.bytes, budgetMB));
-  const out = computePersistence({ distances: matrix.values, n: matrix.n, maxDim, threshold, cocycles: options.cocycles ?? false });
-  return new PersistenceResult(out, { n: matrix.n, maxDim, threshold, enclosingRadius: radius, source: matrix.source, estimatedBytes: estimate.bytes, seconds: (performance.now() - started) / 1000 });
+  const workers = options.workers ?? defaultWorkers();
+  if (!Number.isInteger(workers) || workers < 0) throw new Error(`persistence: workers must be a non-negative integer, got ${workers}`);
+  const distances = workers > 0 && maxDim >= 2 ? sharedDistances(matrix.values) : matrix.values;
+  const counts = { workerChunks: 0 };
+  const assemble = workers > 0 && maxDim >= 2 ? parallelAssembler(new RipsComplex(distances, matrix.n, maxDim, threshold), distances, maxDim, workers, counts) : undefined;
+  const out = computePersistence({ distances, n: matrix.n, maxDim, threshold, cocycles: options.cocycles ?? false, assemble });
+  return new PersistenceResult(out, { n: matrix.n, maxDim, threshold, enclosingRadius: radius, source: matrix.source, estimatedBytes: estimate.bytes, workerChunks: counts.workerChunks, seconds: (performance.now() - started) / 1000 });
 }
 
 function memoryMessage(matrix: DistanceMatrix, maxDim: number, threshold: number, bytes: number, budgetMB: number): string {
@@ -82,6 +90,8 @@ export interface PersistenceInfo {
   enclosingRadius: number;
   source: "points" | "distances";
   estimatedBytes: number;
+  /** Chunks of the column assembly computed by worker threads. */
+  workerChunks: number;
   seconds: number;
 }
 

@@ -15,6 +15,20 @@ export class SimplexList {
     this.index = new Float64Array(Math.max(16, capacity));
   }
 
+  /** A list over existing arrays (e.g. received from a worker thread). */
+  static of(diam: Float32Array, index: Float64Array, length = diam.length): SimplexList {
+    const list = new SimplexList(16);
+    list.diam = diam;
+    list.index = index;
+    list.length = length;
+    return list;
+  }
+
+  /** Appends every entry of another list. */
+  append(other: SimplexList): void {
+    for (let i = 0; i < other.length; i++) this.push(other.diam[i], other.index[i]);
+  }
+
   push(diam: number, index: number): void {
     if (this.length === this.diam.length) this.grow();
     this.diam[this.length] = diam;
@@ -210,6 +224,11 @@ export class IndexMap {
 
   bytes(): number {
     return this.keys.byteLength + this.values.byteLength;
+  }
+
+  /** The keys stored, in no particular order. */
+  keyList(): Float64Array {
+    return this.keys.filter((k) => k !== -1);
   }
 
   private rehash(): void {

@@ -171,3 +171,14 @@ test("a single point and two points", () => {
   assert.deepEqual(persistence([[1, 2]], { maxDim: 1 }).diagrams, [[[0, Infinity]], []]);
   assertClose(persistence([[0], [3]], { maxDim: 1 }).diagrams[0], [[0, 3], [0, Infinity]], { what: "two points" });
 });
+
+test("worker threads give exactly the single-thread diagrams and pair counts", () => {
+  const input = { distances: lowerDistances("sphere_3_192.lower_distance_matrix") };
+  const serial = persistence(input, { maxDim: 2, workers: 0 });
+  const threaded = persistence(input, { maxDim: 2, workers: 3 });
+  assert.deepEqual(threaded.diagrams, serial.diagrams);
+  assert.deepEqual(threaded.stats, serial.stats);
+  assert.ok(threaded.info.workerChunks > 0, "the workers ran");
+  assert.equal(serial.info.workerChunks, 0);
+  assert.throws(() => persistence(input, { workers: -1 }), /workers/);
+});
