@@ -199,7 +199,8 @@ function buildMlp(header: SafetensorsHeader, where: string, options: LoadSafeten
     withBias.push(bias !== undefined);
   }
   if (withBias.some((b) => b !== withBias[0])) throw new Error(`${where}: some Linear layers have a bias and some do not (${ordered.filter((_, i) => !withBias[i]).join(", ")} have none); pass { into: model } with that architecture`);
-  const model = mlp(sizes, { activation: options.activation, output: options.output, bias: withBias[0], name: options.name });
+  // Zeros: the file's weights replace the initialisation anyway, and sampling millions of normals is not free.
+  const model = mlp(sizes, { activation: options.activation, output: options.output, bias: withBias[0], name: options.name, init: "zeros" });
   return { model, map: Object.fromEntries(ordered.map((prefix, i) => [`dense${i}`, prefix])) };
 }
 
