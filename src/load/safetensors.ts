@@ -49,6 +49,7 @@ export interface ByteSource {
 
 export type SafetensorsInput = string | Uint8Array | ArrayBuffer;
 
+const MAX_READ_BYTES = 1 << 30;
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Opens a path (streamed through a file handle) or wraps bytes; throws a clear error for a missing file. */
@@ -81,7 +82,8 @@ async function openFile(path: string): Promise<ByteSource> {
       const out = new Uint8Array(length);
       let done = 0;
       while (done < length) {
-        const { bytesRead } = await handle.read(out, done, length - done, offset + done);
+        // fs reads take at most 2 GiB - 1 bytes at a time: a larger tensor is read in 1 GiB pieces.
+        const { bytesRead } = await handle.read(out, done, Math.min(length - done, MAX_READ_BYTES), offset + done);
         if (bytesRead === 0) throw new Error(`${path}: file ended at byte ${offset + done} while reading ${length} bytes from ${offset} (was it truncated while being read?)`);
         done += bytesRead;
       }
