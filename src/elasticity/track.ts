@@ -4,6 +4,8 @@
  * (Dan et al.). Regression: mean S_rel with the loss beside it, where the elastic phase (S_rel moving
  * fast) and the inelastic phase (S_rel flat while the loss keeps falling) show (He & Su).
  * Runs over several seeds give mean and spread. The user's model is never trained: each run trains a clone.
+ * A run whose loss becomes non-finite stops early (ws.train); it is reported, and the later snapshots
+ * average over the runs still going.
  */
 import * as tf from "@tensorflow/tfjs";
 import { viewOf } from "../model/view";
@@ -55,6 +57,7 @@ export async function track(model: ModelSource, data: Dataset | { x: tf.Tensor; 
   if (!Number.isInteger(every) || every < 1) throw new Error(`elasticity.track: every must be a positive integer, got ${every}`);
   const classification = dataset.task === "classification";
   const runs: TrackSnapshot[][] = [];
+  const stopped: (string | null)[] = [];
   let classes: number[] = [];
   let modelName = "";
   let similarity = "";
@@ -69,7 +72,7 @@ export async function track(model: ModelSource, data: Dataset | { x: tf.Tensor; 
     const snapshots: TrackSnapshot[] = [];
     const copy = cloneModel(source);
     try {
-      await train(copy, dataset, {
+      const trained = await train(copy, dataset, {
         ...options.train,
         progress: options.progress !== false && options.train?.progress !== false,
         seed,
@@ -84,6 +87,7 @@ export async function track(model: ModelSource, data: Dataset | { x: tf.Tensor; 
           },
         }],
       });
+      stopped.push(trained.info.stopped);
     } finally {
       if (copy !== source) copy.dispose();
       if (typeof model === "function") source.dispose();
@@ -91,7 +95,7 @@ export async function track(model: ModelSource, data: Dataset | { x: tf.Tensor; 
     runs.push(snapshots);
   }
   const names = classes.map((c) => dataset.classes?.[c] ?? String(c));
-  return new ElasticityTrack(modelName, seeds, runs, classes, names, similarity);
+  return new ElasticityTrack(modelName, seeds, runs, stopped, classes, names, similarity);
 }
 
 export class ElasticityTrack extends Result {
@@ -100,8 +104,10 @@ export class ElasticityTrack extends Result {
   constructor(
     readonly model: string,
     readonly seeds: number[],
-    /** Snapshots of each run (one list per seed, same steps). */
+    /** Snapshots of each run (one list per seed, on the same steps; shorter where a run stopped early). */
     readonly runs: TrackSnapshot[][],
+    /** Per run, why it stopped before the last step (non-finite loss), or null when it finished. */
+    readonly stopped: (string | null)[],
     /** Probed classes (empty for regression). */
     readonly classes: number[],
     readonly classNames: string[],
@@ -110,24 +116,34 @@ export class ElasticityTrack extends Result {
     super();
   }
 
-  /** Steps of the snapshots (of the shortest run). */
+  /** Steps of the snapshots (of the longest run: every run records on the same steps until it stops). */
   get steps(): number[] {
-    const shortest = this.runs.reduce((a, r) => (r.length < a.length ? r : a), this.runs[0]);
-    return shortest.map((s) => s.step);
+    const longest = this.runs.reduce((a, r) => (r.length > a.length ? r : a), this.runs[0]);
+    return longest.map((s) => s.step);
   }
 
-  /** Mean and standard deviation over runs of a per-snapshot quantity. */
+  /** Runs still going at each snapshot (fewer after a run stopped early). */
+  get runsAt(): number[] {
+    return this.steps.map((_, t) => this.runs.filter((r) => r.length > t).length);
+  }
+
+  /** Mean and standard deviation over the runs that reached each snapshot, of a per-snapshot quantity. */
   spread(pick: (s: TrackSnapshot) => number): { mean: number[]; std: number[] } {
     const length = this.steps.length;
     const mean: number[] = [];
     const std: number[] = [];
     for (let t = 0; t < length; t++) {
-      const values = this.runs.map((r) => pick(r[t])).filter((v) => !Number.isNaN(v));
+      const values = this.runs.filter((r) => r.length > t).map((r) => pick(r[t])).filter((v) => !Number.isNaN(v));
       const m = values.reduce((a, b) => a + b, 0) / values.length;
       mean.push(values.length ? m : NaN);
       std.push(values.length > 1 ? Math.sqrt(values.reduce((a, v) => a + (v - m) ** 2, 0) / (values.length - 1)) : 0);
     }
     return { mean, std };
+  }
+
+  /** One line per run that stopped early: its seed, its last snapshot and why. */
+  get stoppedRuns(): string[] {
+    return this.stopped.flatMap((why, r) => (why === null ? [] : [`seed ${this.seeds[r]} stopped early (${why}; last snapshot at step ${this.runs[r].at(-1)?.step ?? 0})`]));
   }
 
   /** Same-class minus mean cross-class S_rel of probed class index a, per snapshot (averaged over runs). */
@@ -143,13 +159,14 @@ export class ElasticityTrack extends Result {
     const steps = this.steps;
     const last = steps.length - 1;
     const base = `${this.runs.length} run(s) of ${this.model}, ${steps.length} snapshots to step ${steps[last]}`;
+    const stops = this.stoppedRuns.length ? `; ${this.stoppedRuns.join("; ")}` : "";
     if (this.classes.length === 0) {
       const s = this.spread((x) => x.mean).mean;
-      return `${base}: mean S_rel ${fmt(s[0])} -> ${fmt(s[last])}, loss ${fmt(this.spread((x) => x.loss).mean[0])} -> ${fmt(this.spread((x) => x.loss).mean[last])}`;
+      return `${base}: mean S_rel ${fmt(s[0])} -> ${fmt(s[last])}, loss ${fmt(this.spread((x) => x.loss).mean[0])} -> ${fmt(this.spread((x) => x.loss).mean[last])}${stops}`;
     }
     const same = this.spread((x) => mean(x.classPairs!.map((r, a) => r[a]))).mean;
     const cross = this.spread((x) => mean(x.classPairs!.flatMap((r, a) => r.filter((_, b) => b !== a)))).mean;
-    return `${base}: same-class S_rel ${fmt(same[0])} -> ${fmt(same[last])}, cross-class ${fmt(cross[0])} -> ${fmt(cross[last])}`;
+    return `${base}: same-class S_rel ${fmt(same[0])} -> ${fmt(same[last])}, cross-class ${fmt(cross[0])} -> ${fmt(cross[last])}${stops}`;
   }
 
   figures(): Figure[] {
@@ -174,8 +191,9 @@ export class ElasticityTrack extends Result {
     const steps = this.steps;
     const loss = this.spread((x) => x.loss).mean;
     const meanS = this.spread((x) => x.mean).mean;
+    const runsAt = this.runsAt;
     const records = steps.map((step, t) => {
-      const record: Record<string, number> = { step, loss: loss[t], "mean S_rel": meanS[t] };
+      const record: Record<string, number> = { step, runs: runsAt[t], loss: loss[t], "mean S_rel": meanS[t] };
       this.classes.forEach((_, a) => this.classes.forEach((__, b) => {
         record[`${this.classNames[a]}->${this.classNames[b]}`] = this.spread((x) => x.classPairs![a][b]).mean[t];
       }));
@@ -185,7 +203,7 @@ export class ElasticityTrack extends Result {
   }
 
   protected data(): Record<string, unknown> {
-    return { model: this.model, seeds: this.seeds, classes: this.classes, classNames: this.classNames, similarity: this.similarity, runs: this.runs };
+    return { model: this.model, seeds: this.seeds, classes: this.classes, classNames: this.classNames, similarity: this.similarity, runs: this.runs, stopped: this.stopped };
   }
 }
 

@@ -89,3 +89,27 @@ test("cluster: k-means on a two-block S_rel separates the blocks (purity 1), and
   assert.ok(c.assignment.every((a, i) => (a === c.assignment[0]) === (groups[i] === groups[0])));
   assert.throws(() => elasticity.cluster(result, 9), /k = 9 is more than the 8 rows/);
 });
+
+test("track: a run whose loss turns non-finite is reported, and the others are not cut to its length", async () => {
+  const rng = new Rng(8);
+  const n = 40;
+  const xs = Array.from({ length: n }, () => [3 * rng.normal(), 3 * rng.normal()]);
+  const data = { x: tf.tensor2d(xs), y: tf.tensor2d(xs.map((x) => [Math.sin(x[0])]), [n, 1]) };
+  // Seed 0 trains only the output bias (zero kernels, stable at lr 1); seed 1 is a He-initialised net that diverges at lr 1.
+  const factory = (seed: number) => mlp([2, 32, 1], { seed, init: seed === 0 ? "zeros" : "he" });
+  const run = await assertNoLeak(() => elasticity.track(factory, data, { train: { epochs: 2, batchSize: 1, lr: 1 }, every: 10, points: 8, seeds: [0, 1], progress: false }));
+  assert.equal(run.stopped[0], null);
+  assert.match(run.stopped[1] ?? "", /loss became/);
+  assert.ok(run.runs[1].length < run.runs[0].length, `run 1 has ${run.runs[1].length} snapshots, run 0 ${run.runs[0].length}`);
+  assert.deepEqual(run.steps, run.runs[0].map((s) => s.step), "steps of the longest run");
+  assert.deepEqual(run.steps, Array.from({ length: 9 }, (_, k) => 10 * k), "2 epochs of 40 steps, every 10");
+  const at = run.runsAt;
+  assert.equal(at[0], 2);
+  assert.equal(at[at.length - 1], 1);
+  const last = run.steps.length - 1;
+  assert.equal(run.spread((s) => s.loss).mean[last], run.runs[0][last].loss, "late snapshots average the runs still going");
+  assert.equal(run.spread((s) => s.loss).std[last], 0);
+  assert.match(run.summary(), /seed 1 stopped early \(loss became .*; last snapshot at step \d+\)/);
+  assert.equal((run.toJSON() as { stopped: unknown[] }).stopped.length, 2);
+  tf.dispose([data.x, data.y]);
+});
