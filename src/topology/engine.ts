@@ -136,22 +136,28 @@ export class RipsComplex {
 
   /** Advances to the next cofacet (cofacetIndex, cofacetDiam); false when there is none. */
   nextCofacet(): boolean {
+    // Hot loop: locals and direct table reads (binom[k * stride + v] = C(v, k)).
+    const B = this.binom;
+    const S = this.stride;
     let v = this.cV;
     let k = this.cK;
-    while (k > 0 && this.C(v, k) <= this.cIdxBelow) {
+    let below = this.cIdxBelow;
+    while (k > 0 && B[k * S + v] <= below) {
       if (!this.cAll) return false;
-      this.cIdxBelow -= this.C(v, k);
-      this.cIdxAbove += this.C(v, k + 1);
+      below -= B[k * S + v];
+      this.cIdxAbove += B[(k + 1) * S + v];
       v--;
       k--;
     }
+    this.cIdxBelow = below;
     if (v < k || v < 0) return false;
-    this.cofacetIndex = this.cIdxAbove + this.C(v, k + 1) + this.cIdxBelow;
+    this.cofacetIndex = this.cIdxAbove + B[(k + 1) * S + v] + below;
     let d = this.cDiam;
     const D = this.dist;
     const row = v * this.n;
     const verts = this.verts;
-    for (let i = 0; i <= this.cDim; i++) {
+    const last = this.cDim;
+    for (let i = 0; i <= last; i++) {
       const x = D[row + verts[i]];
       if (x > d) d = x;
     }
@@ -161,10 +167,37 @@ export class RipsComplex {
     return true;
   }
 
-  /** The oldest cofacet of the same diameter (the coboundary pivot when it exists), or -1. */
+  /**
+   * The oldest cofacet of the same diameter (the coboundary pivot when it exists), or -1: the first
+   * added vertex, in enumeration order, within `diam` of every vertex (checked with an early exit).
+   */
   zeroPivotCofacet(index: number, diam: number, dim: number): number {
-    this.startCofacets(index, diam, dim, true);
-    while (this.nextCofacet()) if (this.cofacetDiam === diam) return this.cofacetIndex;
+    const verts = this.vertices(index, dim);
+    const B = this.binom;
+    const S = this.stride;
+    const D = this.dist;
+    const n = this.n;
+    let below = index;
+    let above = 0;
+    let k = dim + 1;
+    for (let v = n - 1; v >= 0; v--) {
+      if (k > 0 && B[k * S + v] <= below) {
+        // v is a vertex of the simplex: it moves from the part below to the part above.
+        below -= B[k * S + v];
+        above += B[(k + 1) * S + v];
+        k--;
+        continue;
+      }
+      const row = v * n;
+      let within = true;
+      for (let i = 0; i <= dim; i++) {
+        if (D[row + verts[i]] > diam) {
+          within = false;
+          break;
+        }
+      }
+      if (within) return above + B[(k + 1) * S + v] + below;
+    }
     return -1;
   }
 

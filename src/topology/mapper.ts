@@ -20,7 +20,7 @@ export interface MapperOptions {
   intervals?: number;
   /** Fraction by which neighbouring intervals overlap, in [0, 1) (default 0.5; the paper used 0.99). */
   overlap?: number;
-  /** DBSCAN in each preimage: eps (default: 3 x the median nearest-neighbour distance), minSamples (default 2). */
+  /** DBSCAN in each preimage: eps (default: the largest nearest-neighbour distance, so no point is noise), minSamples (default 2). */
   cluster?: { eps?: number; minSamples?: number };
   /** Principal components to project on before lens and clustering (default 20; 0 keeps the raw coordinates). */
   pca?: number;
@@ -76,7 +76,7 @@ export function mapper(input: TrajectoryCloud | PointCloud, options: MapperOptio
   // The built-in lenses are 1-Lipschitz in the clustering space (|norm x - norm y| and |x_1 - y_1| are
   // at most |x - y|), so DBSCAN only compares points whose lens values are within eps.
   const lipschitzLens = typeof (options.lens ?? "l2norm") === "string";
-  const eps = options.cluster?.eps ?? 3 * medianNearestNeighbour(space, m, spaceDim, options.seed ?? 0);
+  const eps = options.cluster?.eps ?? largestNearestNeighbour(space, m, spaceDim, options.seed ?? 0);
   if (!(eps > 0)) throw new Error(`mapper: cluster.eps must be positive, got ${eps}`);
   const colour = options.color ?? (isCloud ? (input as TrajectoryCloud).step : lens);
   if (colour.length !== m) throw new Error(`mapper: color has ${colour.length} values for ${m} points`);
@@ -126,19 +126,22 @@ function lensValues(lens: NonNullable<MapperOptions["lens"]>, space: ArrayLike<n
   return lens;
 }
 
-/** Median distance to the nearest distinct point, over a sample of up to 300 points (1 when all points coincide). */
-function medianNearestNeighbour(space: ArrayLike<number>, m: number, dim: number, seed: number): number {
-  const sample = m <= 300 ? Array.from({ length: m }, (_, i) => i) : Array.from(new Rng(seed).permutation(m).subarray(0, 300));
-  const nn = sample.map((i) => {
+/**
+ * The largest distance from a point to its nearest distinct point (over a sample of up to 1,000 points;
+ * 1 when all points coincide): with it as DBSCAN's eps and minSamples 2, no sampled point is noise.
+ */
+function largestNearestNeighbour(space: ArrayLike<number>, m: number, dim: number, seed: number): number {
+  const sample = m <= 1000 ? Array.from({ length: m }, (_, i) => i) : Array.from(new Rng(seed).permutation(m).subarray(0, 1000));
+  let largest = 0;
+  for (const i of sample) {
     let best = Infinity;
     for (let j = 0; j < m; j++) {
       const d = squaredDistance(space, dim, i, j);
-      if (d > 0) best = Math.min(best, d);
+      if (d > 0 && d < best) best = d;
     }
-    return Math.sqrt(best);
-  }).filter((d) => d < Infinity);
-  nn.sort((a, b) => a - b);
-  return nn.length ? nn[Math.floor(nn.length / 2)] : 1;
+    if (best < Infinity) largest = Math.max(largest, best);
+  }
+  return largest > 0 ? Math.sqrt(largest) : 1;
 }
 
 /**
