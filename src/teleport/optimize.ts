@@ -107,7 +107,8 @@ export async function searchCob(land: Landscape, params: readonly tf.Tensor[], o
     evaluate = oneStepDecrease(land, params, g, lr);
   } else {
     const { loss, at } = cobLoss(land, params);
-    const diag = split(structure, hutchinson(hessianOperator(loss, at), options.samples ?? 20, options.seed ?? 0).diagonal);
+    // Negative entries of the noisy diagonal estimate are clipped at 0, so the search cannot exploit estimator noise.
+    const diag = split(structure, hutchinson(hessianOperator(loss, at), options.samples ?? 20, options.seed ?? 0).diagonal.map((x) => Math.max(0, x)));
     evaluate = async (s) => weightedSumSigned(diag, s);
   }
   const sign = MAXIMISED[objective] ? 1 : -1;
