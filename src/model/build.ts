@@ -22,6 +22,12 @@ export interface MlpOptions {
 }
 
 /** A multilayer perceptron with layer sizes `sizes` = [input, hidden..., output]. */
+/**
+ * Kernels and biases are set from weightscope's seeded generator right after the layers are built, so TF.js's
+ * own random initialiser would be wasted work (about 0.7 s per 10M parameters, paid again by every clone).
+ */
+const SEEDED_LATER = { kernelInitializer: "zeros", biasInitializer: "zeros" } as const;
+
 export function mlp(sizes: number[], options: MlpOptions = {}): tf.Sequential {
   if (!Array.isArray(sizes) || sizes.length < 2 || sizes.some((s) => !Number.isInteger(s) || s < 1)) {
     throw new Error(`mlp sizes must be at least [input, output] positive integers, got ${JSON.stringify(sizes)}`);
@@ -35,6 +41,7 @@ export function mlp(sizes: number[], options: MlpOptions = {}): tf.Sequential {
       inputShape: i === 0 ? [sizes[0]] : undefined,
       activation: (i === sizes.length - 2 ? options.output ?? "linear" : activation) as "relu",
       useBias: options.bias !== false,
+      ...SEEDED_LATER,
     }),
   );
   const model = tf.sequential({ layers, name: options.name ?? `mlp_${sizes.join("_")}` });
@@ -70,7 +77,7 @@ export function cnn(inputShape: number[] = [28, 28, 1], options: CnnOptions = {}
     const withBn = options.batchNorm === true;
     layers.push(tf.layers.conv2d({
       filters, kernelSize: options.kernelSize ?? 3, padding: "same", name: `conv${i}`,
-      inputShape: i === 0 ? inputShape : undefined, activation: (withBn ? "linear" : activation) as "relu",
+      inputShape: i === 0 ? inputShape : undefined, activation: (withBn ? "linear" : activation) as "relu", ...SEEDED_LATER,
     }));
     if (withBn) {
       layers.push(tf.layers.batchNormalization({ name: `bn${i}` }));
@@ -82,8 +89,8 @@ export function cnn(inputShape: number[] = [28, 28, 1], options: CnnOptions = {}
   });
   layers.push(tf.layers.flatten({ name: "flatten" }));
   if (options.dropout) layers.push(tf.layers.dropout({ rate: options.dropout, name: "dropout" }));
-  (options.dense ?? [32]).forEach((units, i) => layers.push(tf.layers.dense({ units, activation: activation as "relu", name: `dense${i}` })));
-  layers.push(tf.layers.dense({ units: options.classes ?? 10, name: "logits" }));
+  (options.dense ?? [32]).forEach((units, i) => layers.push(tf.layers.dense({ units, activation: activation as "relu", name: `dense${i}`, ...SEEDED_LATER })));
+  layers.push(tf.layers.dense({ units: options.classes ?? 10, name: "logits", ...SEEDED_LATER }));
   const model = tf.sequential({ layers, name: options.name ?? "cnn" });
   initialise(model, options.init ?? defaultInit(activation), new Rng(options.seed ?? 0));
   return model;
