@@ -38,14 +38,20 @@ function decodeNumbers(_key: string, value: unknown): unknown {
   return value;
 }
 
-/** Writes bytes or text to `file` atomically: the file is either the old one or the complete new one. */
-export function writeFileAtomic(file: string, content: string | Uint8Array): void {
+/**
+ * Writes text, bytes or a sequence of byte chunks (streamed, e.g. one tensor at a time) to `file` atomically:
+ * the file is either the old one or the complete new one.
+ */
+export function writeFileAtomic(file: string, content: string | Uint8Array | Iterable<Uint8Array>): void {
   const dir = path.dirname(path.resolve(file));
   if (!fs.existsSync(dir)) throw new Error(`Cannot save to ${file}: folder ${dir} does not exist`);
   const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
+  const chunks = typeof content === "string" ? [Buffer.from(content, "utf8")] : content instanceof Uint8Array ? [content] : content;
   const fd = fs.openSync(temp, "w");
   try {
-    fs.writeSync(fd, typeof content === "string" ? Buffer.from(content, "utf8") : content);
+    for (const chunk of chunks) {
+      for (let done = 0; done < chunk.length; ) done += fs.writeSync(fd, chunk, done, chunk.length - done);
+    }
     fs.fsyncSync(fd);
   } catch (err) {
     fs.closeSync(fd);

@@ -5,6 +5,7 @@
  * Files are read through a file handle: the header first, then one tensor at a time, so a 2 GB file is
  * never held twice; every offset is checked against the file size before anything is read.
  */
+import { writeFileAtomic } from "../io";
 import * as fs from "fs";
 
 export type SafetensorsDtype =
@@ -362,36 +363,21 @@ export function encodeSafetensors(tensors: readonly NamedArray[], metadata: Reco
 }
 
 /**
- * Writes `tensors` to `path`, one tensor at a time through a file handle, into a temporary file that is
- * renamed at the end, so a failure never leaves a half-written file under the final name.
+ * Writes `tensors` to `path`, one tensor at a time, atomically (ws.save's writer: temporary file, fsync, rename),
+ * so a failure never leaves a half-written file under the final name.
  */
 export async function writeSafetensors(path: string, tensors: readonly NamedArray[], metadata: Record<string, string> = {}): Promise<void> {
   if (!LITTLE_ENDIAN_HOST) throw new Error("weightscope writes safetensors (little-endian) on little-endian hosts only");
   const { head } = layout(tensors, metadata);
-  const partial = `${path}.partial-${process.pid}`;
-  let handle: fs.promises.FileHandle;
+  function* chunks(): Generator<Uint8Array> {
+    yield head;
+    for (const t of tensors) yield bytesOf(t.values);
+  }
   try {
-    handle = await fs.promises.open(partial, "w");
+    writeFileAtomic(path, chunks());
   } catch (e) {
     throw new Error(`cannot write safetensors file ${path}: ${(e as Error).message}`);
   }
-  try {
-    await writeAll(handle, head);
-    for (const t of tensors) await writeAll(handle, bytesOf(t.values));
-    await handle.sync();
-    await handle.close();
-    await fs.promises.rename(partial, path);
-  } catch (e) {
-    await handle.close().catch(() => undefined);
-    await fs.promises.rm(partial, { force: true });
-    throw new Error(`cannot write safetensors file ${path}: ${(e as Error).message}`);
-  }
-}
-
-/** FileHandle.write may write fewer bytes than asked; loop until all are written. */
-async function writeAll(handle: fs.promises.FileHandle, bytes: Uint8Array): Promise<void> {
-  let done = 0;
-  while (done < bytes.length) done += (await handle.write(bytes, done, bytes.length - done)).bytesWritten;
 }
 
 function describe(v: unknown): string {
