@@ -14,6 +14,8 @@ const MIN_INTERVAL_MS = 200;
 export function progress(label: string, total: number): Progress {
   const id = `ws-progress-${randomBytes(6).toString("hex")}`;
   const kernel = inKernel();
+  // Outside a notebook: a live bar on a terminal, one final line otherwise; nothing under WEIGHTSCOPE_QUIET=1.
+  const quiet = !kernel && process.env.WEIGHTSCOPE_QUIET === "1";
   const tty = !kernel && process.stderr.isTTY === true;
   let sent = false;
   let last = 0;
@@ -27,6 +29,7 @@ export function progress(label: string, total: number): Progress {
     const text = `${label} ${done}/${total}${status ? `  ${status}` : ""}`;
     if (text === lastText && !force) return;
     lastText = text;
+    if (quiet) return;
     if (kernel) {
       const pct = (100 * frac).toFixed(1);
       const html = `<div style="font-family:monospace"><progress value="${done}" max="${total}" style="width:240px"></progress> ${pct}% ${escape(text)}</div>`;
