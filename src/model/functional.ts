@@ -3,6 +3,7 @@
  * ops, so tf.grad, per-sample gradients and Hessian-vector products can be taken with respect to
  * any parameter list (teleported, split or perturbed) without touching a LayersModel.
  */
+import * as windows from "./windows";
 import * as tf from "@tensorflow/tfjs";
 import { finalActivation, type Activation, type Block, type ModelView } from "./view";
 import * as secondOrder from "../math/second-order";
@@ -42,14 +43,14 @@ function applyBlock(block: Block, index: number, params: readonly tf.Tensor[], h
       return activate(out, skipSoftmax ? "linear" : block.activation, block.alpha);
     }
     case "conv2d": {
-      let out: tf.Tensor = tf.conv2d(h as tf.Tensor4D, params[block.kernel] as tf.Tensor4D, block.strides, block.padding, "NHWC", block.dilation);
+      let out: tf.Tensor = windows.conv2d(h as tf.Tensor4D, params[block.kernel] as tf.Tensor4D, block.strides, block.padding, block.dilation);
       if (block.bias !== null) out = tf.add(out, params[block.bias]);
       return activate(out, skipSoftmax ? "linear" : block.activation, block.alpha);
     }
     case "maxPool":
-      return tf.maxPool(h as tf.Tensor4D, block.poolSize, block.strides, block.padding);
+      return windows.maxPool(h as tf.Tensor4D, block.poolSize, block.strides, block.padding);
     case "avgPool":
-      return tf.avgPool(h as tf.Tensor4D, block.poolSize, block.strides, block.padding);
+      return windows.avgPool(h as tf.Tensor4D, block.poolSize, block.strides, block.padding);
     case "flatten":
       return h.reshape([h.shape[0], -1]);
     case "dropout":
