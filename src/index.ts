@@ -9,7 +9,7 @@ import { loadSafetensors, loadTfjs, saveSafetensors, saveTfjs } from "./load";
 export { tf };
 
 // Platform
-export { ready, backendInfo, type BackendInfo, type BackendName, type ReadyOptions } from "./backend";
+export { ready, backendInfo, describeBackend, type BackendInfo, type BackendName, type ReadyOptions } from "./backend";
 export * as data from "./data";
 export type { Dataset } from "./data";
 export { mlp, cnn, type MlpOptions, type CnnOptions, type Init } from "./model/build";
@@ -29,7 +29,7 @@ export const load = Object.assign((file: string) => loadResult(file), { safetens
 export { inspectSafetensors } from "./load";
 
 // Probes
-export { teleport, TeleportResult } from "./teleport";
+export { teleport, TeleportResult, SweepResult, LevelCurveResult, MicroAnglesResult, OptimizeResult, type TeleportOptions, type TrainTeleportOptions } from "./teleport";
 export { elasticity, ElasticityResult, ElasticityTrack, ElasticityLocality, ElasticityClusters } from "./elasticity";
 export { embed, EmbedResult, EffectiveWidthResult, LadderResult } from "./embed";
 export { hessian, sharpness, HessianResult, SharpnessResult } from "./hessian";
