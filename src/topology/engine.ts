@@ -32,6 +32,9 @@ export interface EngineOutput {
   stats: { dim: number; simplices: number; columns: number; apparent: number; emergent: number; additions: number }[];
 }
 
+/** Below this fraction of vertex pairs within the threshold, cofacets come from neighbour lists. */
+const SPARSE_FRACTION = 0.25;
+
 /** Largest simplex count whose index still fits a double exactly. */
 export const MAX_INDEX = 2 ** 53;
 
@@ -64,6 +67,14 @@ export class RipsComplex {
   private cDiam = 0;
   private cDim = 0;
   private cAll = true;
+  // Sparse mode (a threshold well below the enclosing radius): each vertex's neighbours within the
+  // threshold, descending, in one CSR array; cofacets are then enumerated from the neighbour list of
+  // the simplex's least connected vertex instead of from all n vertices, in the same order.
+  private readonly neighbourStart: Int32Array | null = null;
+  private readonly neighbours: Int32Array | null = null;
+  private cPos = 0;
+  private cEnd = 0;
+  private cJ = 0;
   cofacetIndex = 0;
   cofacetDiam = 0;
 
@@ -77,6 +88,24 @@ export class RipsComplex {
     for (let k = 0; k <= kMax; k++) for (let v = 0; v <= n; v++) this.binom[k * this.stride + v] = binomial(v, k);
     this.verts = new Int32Array(kMax + 1);
     this.facetVerts = new Int32Array(kMax + 1);
+    let within = 0;
+    for (let i = 0; i < n * n; i++) if (dist[i] <= threshold) within++;
+    within -= n; // the diagonal
+    if (within < SPARSE_FRACTION * n * (n - 1)) {
+      this.neighbourStart = new Int32Array(n + 1);
+      this.neighbours = new Int32Array(within);
+      let at = 0;
+      for (let v = 0; v < n; v++) {
+        this.neighbourStart[v] = at;
+        for (let w = n - 1; w >= 0; w--) if (w !== v && dist[v * n + w] <= threshold) this.neighbours[at++] = w;
+      }
+      this.neighbourStart[n] = at;
+    }
+  }
+
+  /** True when cofacets are enumerated from neighbour lists. */
+  get sparse(): boolean {
+    return this.neighbours !== null;
   }
 
   private C(v: number, k: number): number {
@@ -132,10 +161,21 @@ export class RipsComplex {
     this.cDiam = diam;
     this.cDim = dim;
     this.cAll = all;
+    if (this.neighbourStart) {
+      let best = this.verts[0];
+      for (let i = 1; i <= dim; i++) {
+        const v = this.verts[i];
+        if (this.neighbourStart[v + 1] - this.neighbourStart[v] < this.neighbourStart[best + 1] - this.neighbourStart[best]) best = v;
+      }
+      this.cPos = this.neighbourStart[best];
+      this.cEnd = this.neighbourStart[best + 1];
+      this.cJ = 0;
+    }
   }
 
   /** Advances to the next cofacet (cofacetIndex, cofacetDiam); false when there is none. */
   nextCofacet(): boolean {
+    if (this.neighbours) return this.nextSparseCofacet();
     // Hot loop: locals and direct table reads (binom[k * stride + v] = C(v, k)).
     const B = this.binom;
     const S = this.stride;
@@ -167,11 +207,67 @@ export class RipsComplex {
     return true;
   }
 
+  /** nextCofacet over a neighbour list: only cofacets within the threshold, in the dense order. */
+  private nextSparseCofacet(): boolean {
+    const B = this.binom;
+    const S = this.stride;
+    const D = this.dist;
+    const n = this.n;
+    const list = this.neighbours!;
+    const verts = this.verts;
+    const last = this.cDim;
+    const threshold = this.threshold;
+    let k = this.cK;
+    let j = this.cJ;
+    let below = this.cIdxBelow;
+    let above = this.cIdxAbove;
+    while (this.cPos < this.cEnd) {
+      const v = list[this.cPos++];
+      // Simplex vertices above v move from the part below to the part above, as in the dense walk.
+      while (j <= last && verts[j] > v) {
+        if (!this.cAll) {
+          this.cPos = this.cEnd;
+          return false;
+        }
+        below -= B[k * S + verts[j]];
+        above += B[(k + 1) * S + verts[j]];
+        k--;
+        j++;
+      }
+      if (j <= last && verts[j] === v) continue;
+      let d = this.cDiam;
+      const row = v * n;
+      let within = true;
+      for (let i = 0; i <= last; i++) {
+        const x = D[row + verts[i]];
+        if (x > threshold) {
+          within = false;
+          break;
+        }
+        if (x > d) d = x;
+      }
+      if (!within) continue;
+      this.cofacetIndex = above + B[(k + 1) * S + v] + below;
+      this.cofacetDiam = d;
+      this.cK = k;
+      this.cJ = j;
+      this.cIdxBelow = below;
+      this.cIdxAbove = above;
+      return true;
+    }
+    return false;
+  }
+
   /**
    * The oldest cofacet of the same diameter (the coboundary pivot when it exists), or -1: the first
    * added vertex, in enumeration order, within `diam` of every vertex (checked with an early exit).
    */
   zeroPivotCofacet(index: number, diam: number, dim: number): number {
+    if (this.neighbours) {
+      this.startCofacets(index, diam, dim, true);
+      while (this.nextSparseCofacet()) if (this.cofacetDiam === diam) return this.cofacetIndex;
+      return -1;
+    }
     const verts = this.vertices(index, dim);
     const B = this.binom;
     const S = this.stride;
