@@ -49,20 +49,15 @@ export function hessianOperator(loss: ParamLoss, params: readonly tf.Tensor[]): 
     apply(v: Float64Array): Float64Array {
       if (v.length !== size) throw new Error(`Hessian operator of size ${size} applied to a vector of length ${v.length}`);
       products++;
-      const directions: tf.Tensor[] = [];
-      let offset = 0;
-      shapes.forEach((shape, i) => {
-        directions.push(tf.tensor(Float32Array.from(v.subarray(offset, offset + sizes[i])), shape));
-        offset += sizes[i];
+      // One upload and one read per product: on a GPU each transfer waits for the device.
+      const directions = tf.tidy(() => {
+        const flat = tf.tensor1d(Float32Array.from(v));
+        return tf.split(flat, sizes).map((part, i) => part.reshape(shapes[i]));
       });
       const hv = hvp(loss, params, directions);
-      const out = new Float64Array(size);
-      offset = 0;
-      hv.forEach((t) => {
-        out.set(t.dataSync(), offset);
-        offset += t.size;
-      });
-      tf.dispose([...directions, ...hv]);
+      const joined = tf.tidy(() => tf.concat(hv.map((t) => t.reshape([-1]))));
+      const out = Float64Array.from(joined.dataSync());
+      tf.dispose([...directions, ...hv, joined]);
       return out;
     },
   };

@@ -131,7 +131,8 @@ export async function train(model: tf.LayersModel, data: Dataset | { x: tf.Tenso
       for (let b = 0; b < stepsPerEpoch; b++) {
         const idx = order.subarray(b * batchSize, Math.min(n, (b + 1) * batchSize));
         const dropoutSeed = rng.uint32();
-        const [lossTensor, hitTensor] = tf.tidy(() => {
+        // Loss and hit count come back in one read: on a GPU every read waits for the device.
+        const stepStats = tf.tidy(() => {
           const indices = tf.tensor1d(idx, "int32");
           const xb = tf.gather(dataset.x, indices);
           const yb = tf.gather(dataset.y, indices);
@@ -144,11 +145,10 @@ export async function train(model: tf.LayersModel, data: Dataset | { x: tf.Tenso
             return crossEntropyFromLogits(logits, yb);
           }, trainableVars);
           optimizer.apply(trainableVars, trainableVars.map((v) => grads[v.name]), lr);
-          return [value, hitCount];
+          return tf.stack([value, tf.cast(hitCount, "float32")]);
         });
-        const lossValue = lossTensor.dataSync()[0];
-        const hits = hitTensor.dataSync()[0];
-        tf.dispose([lossTensor, hitTensor]);
+        const [lossValue, hits] = stepStats.dataSync();
+        stepStats.dispose();
         step++;
         if (!Number.isFinite(lossValue)) {
           stopped = `loss became ${lossValue} at step ${step} (lower the learning rate)`;
