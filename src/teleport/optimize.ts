@@ -91,10 +91,6 @@ export interface CobSearch {
 export async function searchCob(land: Landscape, params: readonly tf.Tensor[], options: SearchSettings, showProgress = true): Promise<CobSearch> {
   const { structure } = land;
   const { objective, cobRange: r, lr, steps } = options;
-  const conv = land.view.blocks.find((b) => b.kind === "conv2d");
-  if (conv && objective !== "gradNorm" && objective !== "balance") {
-    throw new Error(`teleport.optimize: objective "${objective}" needs Hessian-vector products, and TF.js has no second-order gradient through Conv2D (layer "${conv.layer}"); use "gradNorm" or "balance" for CNNs`);
-  }
   const box = boxOf(structure, r);
   const g = gradientAt(land, params);
   let evaluate: Evaluate;

@@ -32,9 +32,9 @@ export function bnMlp(seed = 1): tf.LayersModel {
   return model;
 }
 
-/** CNN: conv -> BN -> relu -> maxPool, conv -> BN -> relu -> maxPool, flatten, dropout, dense, logits; BN holds non-trivial statistics. */
-export function bnCnn(seed = 1): tf.LayersModel {
-  const model = cnn([8, 8, 2], { filters: [3, 4], batchNorm: true, pool: "max", dense: [5], classes: 3, dropout: 0.2, seed, init: { std: 0.4, bias: 0.2 } });
+/** CNN: conv -> BN -> relu -> pool, conv -> BN -> relu -> pool, flatten, dropout, dense, logits; BN holds non-trivial statistics. */
+export function bnCnn(seed = 1, pool: "max" | "avg" = "max"): tf.LayersModel {
+  const model = cnn([8, 8, 2], { filters: [3, 4], batchNorm: true, pool, dense: [5], classes: 3, dropout: 0.2, seed, init: { std: 0.4, bias: 0.2 } });
   const rng = new Rng(seed + 100);
   for (const layer of model.layers.filter((l) => l.getClassName() === "BatchNormalization")) {
     const [gamma, beta, mean, variance] = layer.getWeights();

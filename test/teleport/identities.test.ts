@@ -115,29 +115,32 @@ test("5. per hidden ReLU unit, sum of w*g over incoming edges (with bias) equals
   }
 });
 
-test("7. Hessian: H' v = D^-1 H D^-1 v by HVPs (dense + BN + LeakyReLU; TF.js has no second-order Conv2D gradients), and tr H' = sum H_ee / d_e^2 on the dense Hessian of a small MLP", () => {
-  const model = bnMlp(6);
-  const data = classification([5], 16);
-  const t = teleport(model, { cobRange: 0.6, seed: 3 });
-  const land = landscapeOf(model, data, "test");
-  const p0 = readParams(model);
-  const p1 = readParams(t.model);
-  const d = factorsOf(land.structure, t.tau);
-  const rng = new Rng(2);
-  const v = land.structure.params.map((p) => Float64Array.from({ length: p.size }, () => rng.normal()));
-  const at0 = cobLoss(land, p0);
-  const at1 = cobLoss(land, p1);
-  const tensors = (arrays: Float64Array[]) => arrays.map((a, k) => tf.tensor(Float32Array.from(a), at0.at[k].shape));
-  const vt = tensors(v);
-  const vScaled = tensors(v.map((a, k) => a.map((x, e) => x / d[k][e])));
-  const h1 = hvp(at1.loss, at1.at, vt);
-  const h0 = hvp(at0.loss, at0.at, vScaled);
-  const scale = Math.max(...h0.map((h) => Math.max(...Array.from(h.dataSync(), Math.abs))));
-  h1.forEach((h, k) => {
-    const expected = Array.from(h0[k].dataSync(), (x, e) => x / d[k][e]);
-    assertClose(Array.from(h.dataSync()), expected, { rtol: 1e-3, atol: 1e-4 * scale, what: `H'v param ${k}` });
-  });
-  tf.dispose([...p0, ...p1, ...vt, ...vScaled, ...h0, ...h1, data.x, data.y]);
+test("7. Hessian: H' v = D^-1 H D^-1 v by HVPs (dense + BN + LeakyReLU MLP, and a CNN with BN, average pooling, dropout and Flatten), and tr H' = sum H_ee / d_e^2 on the dense Hessian of a small MLP", () => {
+  for (const [name, model, shape] of [["bn mlp", bnMlp(6), [5]], ["bn cnn", bnCnn(6, "avg"), [8, 8, 2]]] as [string, tf.LayersModel, number[]][]) {
+    const data = classification(shape, 16);
+    const t = teleport(model, { cobRange: 0.6, seed: 3 });
+    const land = landscapeOf(model, data, "test");
+    const p0 = readParams(model);
+    const p1 = readParams(t.model);
+    const d = factorsOf(land.structure, t.tau);
+    const rng = new Rng(2);
+    const v = land.structure.params.map((p) => Float64Array.from({ length: p.size }, () => rng.normal()));
+    const at0 = cobLoss(land, p0);
+    const at1 = cobLoss(land, p1);
+    const tensors = (arrays: Float64Array[]) => arrays.map((a, k) => tf.tensor(Float32Array.from(a), at0.at[k].shape));
+    const vt = tensors(v);
+    const vScaled = tensors(v.map((a, k) => a.map((x, e) => x / d[k][e])));
+    assertNoLeak(() => tf.dispose(hvp(at1.loss, at1.at, vt)), `${name}: hvp`);
+    const h1 = hvp(at1.loss, at1.at, vt);
+    const h0 = hvp(at0.loss, at0.at, vScaled);
+    const scale = Math.max(...h0.map((h) => Math.max(...Array.from(h.dataSync(), Math.abs))));
+    h1.forEach((h, k) => {
+      const expected = Array.from(h0[k].dataSync(), (x, e) => x / d[k][e]);
+      assertClose(Array.from(h.dataSync()), expected, { rtol: 1e-3, atol: 1e-4 * scale, what: `${name}: H'v param ${k}` });
+    });
+    tf.dispose([...p0, ...p1, ...vt, ...vScaled, ...h0, ...h1, data.x, data.y]);
+    t.model.dispose();
+  }
 
   const small = mlpModel([3, 5, 4, 2], 2);
   const smallData = classification([3], 12, 2);
