@@ -10,7 +10,7 @@ import { progress } from "../display/progress";
 import { Result } from "../display/result";
 import { Table } from "../display/table";
 import { ExactNet } from "../hessian/float64";
-import { mlp } from "../model/build";
+import { Rng } from "../math/rng";
 import { viewOf } from "../model/view";
 import { groupNeurons } from "./condense";
 
@@ -117,7 +117,7 @@ export async function ladder(options: LadderOptions = {}): Promise<LadderResult>
   let lastYield = Date.now();
   try {
     for (const [wi, width] of widths.entries()) {
-      const model = mlp([1, width, 1], { activation: "relu", init: { std: options.init ?? 1e-3, bias: options.init ?? 1e-3 }, seed: (options.seed ?? 0) + wi });
+      const model = ladderNet(width, options.init ?? 1e-3, (options.seed ?? 0) + wi);
       models.push(model);
       const net = ExactNet.of(viewOf(model)) as ExactNet;
       const params = model.weights.map((w) => Float64Array.from(w.read().dataSync()));
@@ -157,7 +157,28 @@ export async function ladder(options: LadderOptions = {}): Promise<LadderResult>
   return new LadderResult(widths, recorded, losses, effective, models);
 }
 
-/** Effective width of a 1-D 2-layer net from its flat parameters [w (1 x m), b (m), a (m x 1), c]. */
+/**
+ * f(x) = sum_j a_j ReLU(w_j x + b_j), with NO output bias, the papers' 2-layer net: an output bias adds
+ * critical points of its own (with one, the width-1 global minimum on the lecture's data is 0.008480,
+ * not 0.013502, and the width-2 critical value 0.012825 is not on the path).
+ */
+export function ladderNet(width: number, std: number, seed: number): tf.Sequential {
+  const model = tf.sequential({
+    name: `ladder_width_${width}`,
+    layers: [
+      tf.layers.dense({ units: width, inputShape: [1], activation: "relu", name: "hidden" }),
+      tf.layers.dense({ units: 1, useBias: false, name: "output" }),
+    ],
+  });
+  const rng = new Rng(seed);
+  const values = [rng.normalArray(width, 0, std), rng.normalArray(width, 0, std), rng.normalArray(width, 0, std)];
+  const tensors = values.map((v, i) => tf.tensor(v, i === 1 ? [width] : i === 0 ? [1, width] : [width, 1]));
+  model.setWeights(tensors);
+  tf.dispose(tensors);
+  return model;
+}
+
+/** Effective width of a 1-D 2-layer net from its flat parameters [w (1 x m), b (m), a (m x 1)]. */
 function condensedGroups(params: Float64Array[], width: number, cosine: number, minAmplitude: number): number {
   const [w, b, a] = params;
   const input = Array.from({ length: width }, (_, j) => Float64Array.from([w[j], b[j]]));
