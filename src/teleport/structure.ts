@@ -313,16 +313,25 @@ export function perLayer(structure: CobStructure, tau: ArrayLike<number>): Layer
   return structure.groups.map((g) => ({ layer: g.layer, tau: Float64Array.from({ length: g.size }, (_, i) => tau[g.offset + i]) }));
 }
 
-/** E[tau^2] and E[tau^-2] of one unit's tau under a sampling (for the predicted gradient boost). */
-export function samplingMoments(sampling: Sampling, r: number, center = 1, constraint: Constraint = "positive"): { tau2: number; inverseTau2: number } {
-  if (sampling === "inter" && constraint === "sign") return { tau2: 1, inverseTau2: 1 };
+/** Even moments of one unit's tau under a sampling: E[tau^2], E[tau^-2] (the expected gradient boost) and E[tau^4], E[tau^-4] (its spread). */
+export interface TauMoments { tau2: number; inverseTau2: number; tau4: number; inverseTau4: number }
+
+export function samplingMoments(sampling: Sampling, r: number, center = 1, constraint: Constraint = "positive"): TauMoments {
+  if (sampling === "inter" && constraint === "sign") return { tau2: 1, inverseTau2: 1, tau4: 1, inverseTau4: 1 };
   if (sampling === "intra" || sampling === "inter") return uniformMoments(1 - r, 1 + r);
   if (sampling === "centered") return uniformMoments(center - r, center + r);
-  // U(0, r] and U[-r, 0): E[tau^-2] diverges.
-  return { tau2: (r * r) / 3, inverseTau2: Infinity };
+  // U(0, r] and U[-r, 0): the inverse moments diverge.
+  return { tau2: (r * r) / 3, inverseTau2: Infinity, tau4: r ** 4 / 5, inverseTau4: Infinity };
 }
 
-function uniformMoments(a: number, b: number): { tau2: number; inverseTau2: number } {
-  if (a === b) return { tau2: a * a, inverseTau2: 1 / (a * a) };
-  return { tau2: (b ** 3 - a ** 3) / (3 * (b - a)), inverseTau2: a * b > 0 ? 1 / (a * b) : Infinity };
+/** E[t^k] = (b^(k+1) - a^(k+1)) / ((k+1)(b - a)) for t ~ U[a, b]; negative k diverge when [a, b] holds 0. */
+function uniformMoments(a: number, b: number): TauMoments {
+  if (a === b) return { tau2: a ** 2, inverseTau2: a ** -2, tau4: a ** 4, inverseTau4: a ** -4 };
+  const sameSign = a * b > 0;
+  return {
+    tau2: (b ** 3 - a ** 3) / (3 * (b - a)),
+    inverseTau2: sameSign ? 1 / (a * b) : Infinity,
+    tau4: (b ** 5 - a ** 5) / (5 * (b - a)),
+    inverseTau4: sameSign ? (a ** -3 - b ** -3) / (3 * (b - a)) : Infinity,
+  };
 }

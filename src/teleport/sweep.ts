@@ -1,7 +1,14 @@
 /**
  * ws.teleport.sweep: how random teleports change the gradient and weight norms as the cobRange grows,
- * measured by autodiff at each teleported point, beside the closed-form expectation
- * E ||g'||^2 = sum_e g_e^2 E[tau_in^2] E[tau_out^-2] (hidden -> hidden: (1 + r^2/3) / (1 - r^2)).
+ * measured by autodiff at each teleported point, beside the exact law of the measured quantity.
+ *
+ * What the closed form predicts: with g the gradient at w and taus drawn i.i.d. per hidden unit, identity 4
+ * (g'_e = g_e tau_in(e) / tau_out(e)) makes the squared-norm ratio R = ||g'||^2 / ||g||^2 a random variable with
+ * E[R] = sum_e g_e^2 E[tau_in^2] E[tau_out^-2] / ||g||^2; over hidden -> hidden weights (two different units,
+ * independent taus) that is E[tau^2] E[tau^-2] = (1 + r^2/3)/(1 - r^2) for "intra" / "inter" sampling. Its
+ * variance follows from E[tau^4] and E[tau^-4] too, so each row compares the mean of `samples` teleports with
+ * the prediction in units of the exact standard error (z). Near r = 1, E[tau^-4] grows like (1 - r)^-3: R is
+ * heavy-tailed and a small-sample mean usually falls below E[R] and sometimes far above it.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Dataset } from "../data/dataset";
@@ -10,14 +17,14 @@ import { Result } from "../display/result";
 import { figure, type Figure } from "../display/figure";
 import { Table } from "../display/table";
 import { progress } from "../display/progress";
-import { applyCob, sampleCob, samplingMoments, endsOf, type Sampling } from "./structure";
+import { applyCob, sampleCob, samplingMoments, endsOf, type Sampling, type CobStructure } from "./structure";
 import { landscapeOf, paramsOf, gradientAt, valuesOf, linspace, meanStd, pause, type Landscape } from "./landscape";
 import type { LossKind } from "../model/functional";
 
 export interface SweepOptions {
   /** cobRange values (default 10 points from 0.01 to 0.9, the paper's range). */
   ranges?: number[];
-  /** Teleports per range (default 5). */
+  /** Teleports per range (default 20). */
   samples?: number;
   seed?: number;
   /** "intra" (default), "inter" or "centered": samplings whose E[tau^-2] is finite. */
@@ -28,16 +35,21 @@ export interface SweepOptions {
 
 export interface SweepRow {
   cobRange: number;
-  /** ||g'||^2 / ||g||^2 over all trainable parameters: mean and std over samples. */
+  /** R = ||g'||^2 / ||g||^2 over all trainable parameters: mean over samples and the samples' standard deviation. */
   gradRatio: number;
   gradRatioStd: number;
+  /** E[R] = sum_e g_e^2 E[tau_in^2] E[tau_out^-2] / ||g||^2 and the exact standard deviation of one teleport's R. */
+  predictedGrad: number;
+  predictedGradStd: number;
+  /** (gradRatio - predictedGrad) / (predictedGradStd / sqrt(samples)): the miss in exact standard errors of the mean. */
+  gradZ: number;
   /** The same over hidden -> hidden weights only (NaN when the model has none). */
   hiddenGradRatio: number;
   hiddenGradRatioStd: number;
-  /** E[tau^2] E[tau^-2]: the expected hidden -> hidden ratio. */
+  /** E[tau^2] E[tau^-2] = (1 + r^2/3)/(1 - r^2) for "intra" / "inter" sampling of ReLU-like units. */
   predictedHidden: number;
-  /** sum_e g_e^2 E[tau_in^2] E[tau_out^-2] / ||g||^2: the expected whole-network ratio. */
-  predictedGrad: number;
+  predictedHiddenStd: number;
+  hiddenZ: number;
   /** ||w'|| / ||w||. */
   weightRatio: number;
   /** | ||g|| / ||w|| - ||g'|| / ||w'|| |. */
@@ -50,7 +62,7 @@ export async function sweep(model: tf.LayersModel, data: Dataset | { x: tf.Tenso
   const sampling = options.sampling ?? "intra";
   if (sampling === "positive" || sampling === "negative") throw new Error(`teleport.sweep: "${sampling}" sampling has E[tau^-2] = infinity, so the expected gradient boost is undefined; use "intra", "inter" or "centered"`);
   const ranges = options.ranges ?? linspace(0.01, 0.9, 10);
-  const samples = options.samples ?? 5;
+  const samples = options.samples ?? 20;
   if (!Number.isInteger(samples) || samples < 1) throw new Error(`teleport.sweep: samples must be a positive integer, got ${samples}`);
   if (ranges.length === 0) throw new Error("teleport.sweep: ranges is empty");
   const rng = new Rng(options.seed ?? 0);
@@ -84,10 +96,14 @@ export async function sweep(model: tf.LayersModel, data: Dataset | { x: tf.Tenso
       const grad = meanStd(measured.grad);
       const hid = meanStd(measured.hidden);
       const change = meanStd(measured.change);
-      const m = samplingMoments(sampling, r, options.center);
+      const moments = unitMoments(land.structure, sampling, r, options.center);
+      const lawAll = ratioLaw(land.structure, g, null, moments);
+      const lawHidden = hiddenG2 > 0 ? ratioLaw(land.structure, g, hidden, moments) : { mean: NaN, std: NaN };
+      const z = (mean: number, law: { mean: number; std: number }) => (mean - law.mean) / (law.std / Math.sqrt(samples));
       rows.push({
-        cobRange: r, gradRatio: grad.mean, gradRatioStd: grad.std, hiddenGradRatio: hid.mean, hiddenGradRatioStd: hid.std,
-        predictedHidden: m.tau2 * m.inverseTau2, predictedGrad: expectedRatio(land, g, sampling, r, options.center) / g2,
+        cobRange: r,
+        gradRatio: grad.mean, gradRatioStd: grad.std, predictedGrad: lawAll.mean, predictedGradStd: lawAll.std, gradZ: z(grad.mean, lawAll),
+        hiddenGradRatio: hid.mean, hiddenGradRatioStd: hid.std, predictedHidden: lawHidden.mean, predictedHiddenStd: lawHidden.std, hiddenZ: z(hid.mean, lawHidden),
         weightRatio: meanStd(measured.weight).mean, gradOverWeightChange: change.mean, gradOverWeightChangeStd: change.std,
       });
     }
@@ -124,23 +140,63 @@ function maskedSquares(arrays: Float64Array[], masks: Uint8Array[]): number {
   return s;
 }
 
-/** sum_e g_e^2 E[tau_in(e)^2] E[tau_out(e)^-2], with each hidden group's own moments. */
-function expectedRatio(land: Landscape, g: Float64Array[], sampling: Sampling, r: number, center: number | undefined): number {
-  const tau2 = new Float64Array(land.structure.size);
-  const inverse = new Float64Array(land.structure.size);
-  for (const group of land.structure.groups) {
+/** Per-unit tau moments in the tau layout, plus one last slot for the units that keep tau = 1 (inputs, outputs). */
+export interface UnitMoments { tau2: Float64Array; inverseTau2: Float64Array; tau4: Float64Array; inverseTau4: Float64Array }
+
+export function unitMoments(structure: CobStructure, sampling: Sampling, r: number, center: number | undefined): UnitMoments {
+  const n = structure.size + 1;
+  const out = { tau2: new Float64Array(n).fill(1), inverseTau2: new Float64Array(n).fill(1), tau4: new Float64Array(n).fill(1), inverseTau4: new Float64Array(n).fill(1) };
+  for (const group of structure.groups) {
     const m = samplingMoments(sampling, r, center, group.constraint);
-    tau2.fill(m.tau2, group.offset, group.offset + group.size);
-    inverse.fill(m.inverseTau2, group.offset, group.offset + group.size);
+    for (const key of ["tau2", "inverseTau2", "tau4", "inverseTau4"] as const) out[key].fill(m[key], group.offset, group.offset + group.size);
   }
-  let s = 0;
-  land.structure.params.forEach((p, k) => {
+  return out;
+}
+
+/**
+ * Exact mean and standard deviation of R = sum_e G_e X_in(e) Y_out(e) / sum_e G_e, with G_e = g_e^2 over the
+ * masked elements, X = tau^2, Y = tau^-2 and taus independent across units. Elements joining the same two
+ * units are pooled into one pair weight G_ab. Var R = sum over pairs of pairs of G_ab G_cd Cov(X_a Y_b, X_c Y_d),
+ * non-zero only when the pairs share a unit: the same pair; the same input unit; the same output unit; or a path
+ * a -> u -> d through u, where X_u Y_u = 1.
+ */
+export function ratioLaw(structure: CobStructure, g: Float64Array[], mask: Uint8Array[] | null, m: UnitMoments): { mean: number; std: number } {
+  const fixed = structure.size;
+  const pairs = new Map<number, number>();
+  structure.params.forEach((p, k) => {
     for (let f = 0; f < p.size; f++) {
+      if (mask && !mask[k][f]) continue;
       const [o, i] = endsOf(p, f);
-      s += g[k][f] ** 2 * (i < 0 ? 1 : tau2[i]) * (o < 0 ? 1 : inverse[o]);
+      const key = (i < 0 ? fixed : i) * (fixed + 1) + (o < 0 ? fixed : o);
+      pairs.set(key, (pairs.get(key) ?? 0) + g[k][f] ** 2);
     }
   });
-  return s;
+  // Per unit: sum of G Y_out over pairs leaving it (and of squares), sum of G X_in over pairs entering it (and of squares).
+  const leaving = new Float64Array(fixed + 1);
+  const leavingSquares = new Float64Array(fixed + 1);
+  const entering = new Float64Array(fixed + 1);
+  const enteringSquares = new Float64Array(fixed + 1);
+  let total = 0;
+  let mean = 0;
+  let variance = 0;
+  for (const [key, G] of pairs) {
+    const a = Math.floor(key / (fixed + 1));
+    const b = key % (fixed + 1);
+    total += G;
+    mean += G * m.tau2[a] * m.inverseTau2[b];
+    variance += G * G * (m.tau4[a] * m.inverseTau4[b] - (m.tau2[a] * m.inverseTau2[b]) ** 2);
+    leaving[a] += G * m.inverseTau2[b];
+    leavingSquares[a] += (G * m.inverseTau2[b]) ** 2;
+    entering[b] += G * m.tau2[a];
+    enteringSquares[b] += (G * m.tau2[a]) ** 2;
+  }
+  if (!(total > 0)) return { mean: NaN, std: NaN };
+  for (let u = 0; u <= fixed; u++) {
+    variance += (m.tau4[u] - m.tau2[u] ** 2) * (leaving[u] ** 2 - leavingSquares[u]);
+    variance += (m.inverseTau4[u] - m.inverseTau2[u] ** 2) * (entering[u] ** 2 - enteringSquares[u]);
+    variance += 2 * (1 - m.tau2[u] * m.inverseTau2[u]) * entering[u] * leaving[u];
+  }
+  return { mean: mean / total, std: Math.sqrt(Math.max(0, variance)) / total };
 }
 
 export class SweepResult extends Result {
@@ -157,23 +213,33 @@ export class SweepResult extends Result {
 
   summary(): string {
     const last = this.rows[this.rows.length - 1];
-    return `${this.rows.length} cobRanges x ${this.samples} ${this.sampling} teleports; at r = ${last.cobRange.toPrecision(3)}: hidden grad ratio ${last.hiddenGradRatio.toPrecision(4)} (predicted ${last.predictedHidden.toPrecision(4)}), total ${last.gradRatio.toPrecision(4)} (predicted ${last.predictedGrad.toPrecision(4)})${this.nanCount ? `, ${this.nanCount} NaN (no hidden -> hidden weights)` : ""}`;
+    const se = (std: number) => (std / Math.sqrt(this.samples)).toPrecision(2);
+    const hidden = Number.isNaN(last.hiddenGradRatio)
+      ? "no hidden -> hidden weights"
+      : `hidden -> hidden ${last.hiddenGradRatio.toPrecision(4)} vs predicted ${last.predictedHidden.toPrecision(4)} +- ${se(last.predictedHiddenStd)} (z ${last.hiddenZ.toFixed(2)})`;
+    return `${this.rows.length} cobRanges x ${this.samples} ${this.sampling} teleports; mean ||g'||^2/||g||^2 at r = ${last.cobRange.toPrecision(3)}: ${hidden}; all weights ${last.gradRatio.toPrecision(4)} vs ${last.predictedGrad.toPrecision(4)} +- ${se(last.predictedGradStd)} (z ${last.gradZ.toFixed(2)})${this.nanCount ? `, ${this.nanCount} NaN (no hidden -> hidden weights)` : ""}`;
   }
 
   figures(): Figure[] {
     const r = this.rows.map((row) => row.cobRange);
-    const band = (std: number[]) => ({ type: "data", array: std, visible: true });
+    const standardErrors = (std: number[]) => ({ type: "data", array: std.map((x) => x / Math.sqrt(this.samples)), visible: true });
+    // The prediction with a band of +- 2 exact standard errors of a `samples`-teleport mean.
+    const band = (name: string, mean: number[], std: number[], dash: string) => [
+      { type: "scatter", mode: "lines", name, x: r, y: mean, line: { dash } },
+      { type: "scatter", mode: "lines", x: r, y: mean.map((m, i) => m + (2 * std[i]) / Math.sqrt(this.samples)), line: { width: 0 }, showlegend: false, hoverinfo: "skip" },
+      { type: "scatter", mode: "lines", name: `${name} +- 2 SE`, x: r, y: mean.map((m, i) => Math.max(1e-12, m - (2 * std[i]) / Math.sqrt(this.samples))), line: { width: 0 }, fill: "tonexty", opacity: 0.2 },
+    ];
     const grad = figure(
       [
-        { type: "scatter", mode: "markers", name: "hidden->hidden, measured", x: r, y: this.rows.map((row) => row.hiddenGradRatio), error_y: band(this.rows.map((row) => row.hiddenGradRatioStd)) },
-        { type: "scatter", mode: "lines", name: "(1 + r^2/3)/(1 - r^2)", x: r, y: this.rows.map((row) => row.predictedHidden) },
-        { type: "scatter", mode: "markers", name: "all weights, measured", x: r, y: this.rows.map((row) => row.gradRatio), error_y: band(this.rows.map((row) => row.gradRatioStd)) },
-        { type: "scatter", mode: "lines", name: "all weights, predicted", x: r, y: this.rows.map((row) => row.predictedGrad), line: { dash: "dash" } },
+        ...band("(1 + r^2/3)/(1 - r^2)", this.rows.map((row) => row.predictedHidden), this.rows.map((row) => row.predictedHiddenStd), "solid"),
+        { type: "scatter", mode: "markers", name: "hidden->hidden, mean +- SE", x: r, y: this.rows.map((row) => row.hiddenGradRatio), error_y: standardErrors(this.rows.map((row) => row.hiddenGradRatioStd)) },
+        ...band("all weights, predicted", this.rows.map((row) => row.predictedGrad), this.rows.map((row) => row.predictedGradStd), "dash"),
+        { type: "scatter", mode: "markers", name: "all weights, mean +- SE", x: r, y: this.rows.map((row) => row.gradRatio), error_y: standardErrors(this.rows.map((row) => row.gradRatioStd)) },
       ],
-      { title: "Squared gradient norm ratio ||g'||^2 / ||g||^2", xaxis: { title: "cobRange r" }, yaxis: { title: "ratio", type: "log" } },
+      { title: `Squared gradient norm ratio ||g'||^2 / ||g||^2 (mean of ${this.samples} teleports)`, xaxis: { title: "cobRange r" }, yaxis: { title: "ratio", type: "log" } },
     );
     const change = figure(
-      [{ type: "scatter", mode: "lines+markers", name: "measured", x: r, y: this.rows.map((row) => row.gradOverWeightChange), error_y: band(this.rows.map((row) => row.gradOverWeightChangeStd)) }],
+      [{ type: "scatter", mode: "lines+markers", name: "measured", x: r, y: this.rows.map((row) => row.gradOverWeightChange), error_y: standardErrors(this.rows.map((row) => row.gradOverWeightChangeStd)) }],
       { title: "| ||g||/||w|| - ||g'||/||w'|| |", xaxis: { title: "cobRange r" }, yaxis: { title: "change" } },
     );
     const weight = figure(

@@ -3,29 +3,64 @@ import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { assertNoLeak, assertClose, useTestBackend } from "../helpers";
-import { readParams } from "../../src/model";
+import { readParams, viewOf } from "../../src/model";
+import { Rng } from "../../src/math/rng";
 import { train } from "../../src/train";
 import { teleport, type Objective } from "../../src/teleport";
+import { cobStructure, factorsOf, sampleCob, type Sampling } from "../../src/teleport/structure";
+import { ratioLaw, unitMoments } from "../../src/teleport/sweep";
 import { mlpModel, bnMlp, bnCnn, classification, relDiff } from "./fixtures";
 
 before(useTestBackend);
 
-test("sweep: measured hidden -> hidden gradient boost follows (1 + r^2/3)/(1 - r^2), the whole-network ratio its g-weighted expectation", async () => {
+test("sweep: the exact law of R = ||g'||^2/||g||^2 (mean and variance from E[tau^+-2], E[tau^+-4]) matches 20000 Monte Carlo teleports within 4 standard errors", () => {
+  const cases: [string, tf.LayersModel, Sampling, number][] = [
+    ["relu mlp, 3 hidden layers", mlpModel([5, 6, 7, 5, 3], 1), "intra", 0.5],
+    ["relu mlp, r = 0.8", mlpModel([5, 6, 7, 5, 3], 2), "intra", 0.8],
+    ["linear mlp, inter", mlpModel([4, 5, 6, 3], 3, "linear"), "inter", 0.6],
+    ["bn cnn", bnCnn(1, "avg"), "intra", 0.5],
+  ];
+  const draws = 20000;
+  for (const [name, model, sampling, r] of cases) {
+    const structure = cobStructure(viewOf(model));
+    const rng = new Rng(7);
+    const g = structure.params.map((p) => Float64Array.from({ length: p.size }, () => rng.normal()));
+    const g2 = g.reduce((a, x) => a + x.reduce((b, v) => b + v * v, 0), 0);
+    const law = ratioLaw(structure, g, null, unitMoments(structure, sampling, r, undefined));
+    // R by identity 4 (g' = g / d), one draw of taus at a time.
+    const values = Array.from({ length: draws }, () => {
+      const d = factorsOf(structure, sampleCob(structure, { cobRange: r, sampling }, rng));
+      return g.reduce((a, x, k) => a + x.reduce((b, v, e) => b + (v / d[k][e]) ** 2, 0), 0) / g2;
+    });
+    const mean = values.reduce((a, b) => a + b, 0) / draws;
+    const variance = values.reduce((a, b) => a + (b - mean) ** 2, 0) / (draws - 1);
+    const fourth = values.reduce((a, b) => a + (b - mean) ** 4, 0) / draws;
+    assert.ok(Math.abs(mean - law.mean) <= 4 * Math.sqrt(variance / draws), `${name}: mean ${mean} vs law ${law.mean}`);
+    assert.ok(Math.abs(variance - law.std ** 2) <= 4 * Math.sqrt((fourth - variance ** 2) / draws), `${name}: variance ${variance} vs law ${law.std ** 2}`);
+    assert.ok(law.std > 0.01 * law.mean, `${name}: the spread is not trivially 0`);
+  }
+});
+
+test("sweep: measured (autodiff) gradient boosts agree with the law within 4 exact standard errors at r <= 0.5; hidden -> hidden mean is (1 + r^2/3)/(1 - r^2)", async () => {
   const model = mlpModel([6, 24, 24, 3], 2);
   const data = classification([6], 32);
-  const result = await assertNoLeak(() => teleport.sweep(model, data, { ranges: [0.1, 0.5, 0.9], samples: 12, seed: 1 }), "sweep");
+  const samples = 40;
+  const result = await assertNoLeak(() => teleport.sweep(model, data, { ranges: [0.1, 0.3, 0.5, 0.9], samples, seed: 1 }), "sweep");
   for (const row of result.rows) {
-    assertClose(row.predictedHidden, (1 + row.cobRange ** 2 / 3) / (1 - row.cobRange ** 2), { rtol: 1e-12 });
-    // Sampling error of a 12-sample mean over 24 x 24 shared taus: well within 25%.
-    assertClose(row.hiddenGradRatio, row.predictedHidden, { rtol: 0.25, what: `hidden ratio at r = ${row.cobRange}` });
-    assertClose(row.gradRatio, row.predictedGrad, { rtol: 0.25, what: `total ratio at r = ${row.cobRange}` });
+    assertClose(row.predictedHidden, (1 + row.cobRange ** 2 / 3) / (1 - row.cobRange ** 2), { rtol: 1e-12, what: "closed form" });
+    assert.ok(row.predictedHiddenStd > 0 && row.predictedGradStd > 0);
+    assertClose(row.hiddenZ, (row.hiddenGradRatio - row.predictedHidden) / (row.predictedHiddenStd / Math.sqrt(samples)), { rtol: 1e-12 });
+    if (row.cobRange > 0.5) continue; // heavy tails near r = 1: the mean of 40 is far from normal
+    assert.ok(Math.abs(row.hiddenZ) <= 4, `hidden ratio at r = ${row.cobRange}: ${row.hiddenGradRatio} vs ${row.predictedHidden}, z ${row.hiddenZ}`);
+    assert.ok(Math.abs(row.gradZ) <= 4, `total ratio at r = ${row.cobRange}: ${row.gradRatio} vs ${row.predictedGrad}, z ${row.gradZ}`);
+    assertClose(row.hiddenGradRatioStd, row.predictedHiddenStd, { rtol: 0.4, what: `spread of the hidden ratio at r = ${row.cobRange}` });
   }
-  assert.ok(result.rows[2].gradOverWeightChange > result.rows[0].gradOverWeightChange, "| ||g||/||w|| - ||g'||/||w'|| | grows with r");
+  assert.ok(result.rows[3].gradOverWeightChange > result.rows[0].gradOverWeightChange, "| ||g||/||w|| - ||g'||/||w'|| | grows with r");
   assert.equal(result.nanCount, 0);
   const single = await teleport.sweep(mlpModel([6, 5, 3], 1), data, { ranges: [0.5], samples: 2 });
-  assert.ok(Number.isNaN(single.rows[0].hiddenGradRatio) && single.nanCount === 1, "no hidden -> hidden weights: NaN, counted");
+  assert.ok(Number.isNaN(single.rows[0].hiddenGradRatio) && Number.isNaN(single.rows[0].predictedHidden) && single.nanCount === 1, "no hidden -> hidden weights: NaN, counted");
   assert.equal(result.figures().length, 3);
-  assert.equal(result.table().rows.length, 3);
+  assert.equal(result.table().rows.length, 4);
   tf.dispose([data.x, data.y]);
 });
 
