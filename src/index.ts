@@ -33,5 +33,5 @@ export { teleport, TeleportResult, SweepResult, LevelCurveResult, MicroAnglesRes
 export { elasticity, ElasticityResult, ElasticityTrack, ElasticityLocality, ElasticityClusters } from "./elasticity";
 export { embed, EmbedResult, EffectiveWidthResult, LadderResult } from "./embed";
 export { hessian, sharpness, HessianResult, SharpnessResult } from "./hessian";
-export { persistence, topology, PersistenceResult } from "./topology";
+export { persistence, topology, mapper, PersistenceResult, MapperResult, TrajectoryResult, type Diagram, type Interval } from "./topology";
 export * as symmetry from "./symmetry";
