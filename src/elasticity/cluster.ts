@@ -56,7 +56,7 @@ export function cluster(result: ElasticityResult, k: number, options: ClusterOpt
   if (affinity.length > MAX_DENSE_EIGEN) throw new Error(`elasticity.cluster: spectral clustering of ${affinity.length} rows exceeds the dense eigensolver's ${MAX_DENSE_EIGEN}; probe fewer points or use method: "kmeans"`);
   const { embedding, eigenvalues, isolated } = spectralEmbedding(affinity, dimensions);
   const best = bestKmeans(embedding, k, options, "elasticity.cluster");
-  return new ElasticityClusters({ method, input: "spectral embedding of the symmetrised S_rel", rows: result.rows, ...best, k, truth: options.truth ?? null, embedding, eigenvalues, isolated });
+  return new ElasticityClusters({ method, input: "symmetrised S_rel", rows: result.rows, ...best, k, truth: options.truth ?? null, embedding, eigenvalues, isolated });
 }
 
 /**
@@ -201,7 +201,7 @@ export class ElasticityClusters extends Result {
   summary(): string {
     const sizes = Array.from({ length: this.k }, (_, c) => this.assignment.filter((a) => a === c).length);
     const isolated = this.isolated ? `, ${this.isolated} isolated rows` : "";
-    return `${this.method === "spectral" ? "spectral clustering" : "k-means"} (k = ${this.k}) on the ${this.input}, ${this.rows.length} rows: sizes ${sizes.join(", ")}${this.purity !== null ? `, purity ${fmt(this.purity)}` : ""}${isolated}`;
+    return `${this.method === "spectral" ? "spectral clustering" : "k-means"} (k = ${this.k}) ${this.method === "spectral" ? "of" : "on"} the ${this.input}, ${this.rows.length} rows: sizes ${sizes.join(", ")}${this.purity !== null ? `, purity ${fmt(this.purity)}` : ""}${isolated}`;
   }
 
   figures(): Figure[] {
