@@ -307,3 +307,14 @@ test("ladder: every width starts at the zero function's loss, stalls on the shar
   await assert.rejects(embed.ladder({ widths: [0] }), /widths must be positive integers/);
   result.models.forEach((m) => m.dispose());
 });
+
+test("ladder: a width-4 net (seed 102) stalls at the lecture's width-2 critical value 0.012825 with two condensed groups", async () => {
+  const result = await embed.ladder({ widths: [4], steps: 10000, every: 1000, seed: 102 });
+  const [loss] = result.finalLosses;
+  // 1e-5 absolute: the point is a non-smooth critical point (the second group's kink, at x = -b/w = 0.1795,
+  // sits on a training point), where plain gradient descent settles at 0.012832 rather than exactly on it.
+  assert.ok(Math.abs(loss - 0.012825) <= 1e-5, `final loss ${loss}`);
+  assert.ok(Math.abs(result.losses[0][8] - loss) <= 1e-6, "a plateau: the loss no longer moves over the last 2,000 steps");
+  assert.equal(result.effectiveWidths[0][10], 2);
+  result.models.forEach((m) => m.dispose());
+});
