@@ -5,6 +5,7 @@
  * Betti curves, persistent entropy and persistence images.
  */
 import type { Interval } from "./engine";
+import { erf, linspace } from "../math/special";
 
 export type Diagram = readonly (readonly [number, number])[];
 
@@ -231,11 +232,6 @@ function hungarian(costs: Float64Array, size: number): Int32Array {
   return assignment;
 }
 
-/** Evenly spaced values from lo to hi (inclusive). */
-export function linspace(lo: number, hi: number, count: number): number[] {
-  if (!(count >= 2) || !Number.isInteger(count)) throw new Error(`linspace: count must be an integer >= 2, got ${count}`);
-  return Array.from({ length: count }, (_, i) => lo + ((hi - lo) * i) / (count - 1));
-}
 
 function finiteRange(d: Diagram): [number, number] {
   const fin = d.filter((p) => p[1] !== Infinity);
@@ -324,14 +320,4 @@ export function persistenceImage(d: Diagram, options: PersistenceImageOptions = 
   return { births: centers(be), persistences: centers(pe), values };
 }
 
-/** erf to 1.2e-7 (Numerical Recipes' erfc Chebyshev fit), enough for float32 images. */
-function erf(x: number): number {
-  const z = Math.abs(x);
-  const t = 1 / (1 + 0.5 * z);
-  const r =
-    t *
-    Math.exp(
-      -z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
-    );
-  return x >= 0 ? 1 - r : r - 1;
-}
+export { linspace };

@@ -2,7 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Rng } from "../../src/math/rng";
 import { haarRotation, determinant, orthogonalityError } from "../../src/symmetry/rotation";
-import { bonferroniThreshold, minimumNetworks, twoSidedTail, erfc, maxAbs } from "../../src/symmetry/stats";
+import { bonferroniThreshold, minimumNetworks, twoSidedTail, maxAbs } from "../../src/symmetry/stats";
+import { erfc } from "../../src/math/special";
 import { ComponentIndex, ProductMoments, expandComponents } from "../../src/symmetry/moments";
 import { assertClose } from "../helpers";
 
