@@ -2,6 +2,7 @@
  * Backend selection: tensorflow (native, only if it really registers) > webgpu (Dawn, only with an adapter)
  * > wasm > cpu. A backend that was asked for by name and cannot start is an error, never a silent fallback.
  */
+import { inspect } from "node:util";
 import * as tf from "@tensorflow/tfjs";
 import { loadWebgpu, describeAdapter, type AdapterInfo } from "./webgpu";
 
@@ -147,14 +148,14 @@ export function ready(options: ReadyOptions = {}): Promise<BackendInfo> {
   if (pending && requested === "auto") return pending;
   const run = select(requested).then(
     (info) => {
-      current = info;
+      current = withSummary(info);
       pending = undefined;
       const verbose = options.verbose ?? process.env.WEIGHTSCOPE_QUIET !== "1";
       if (verbose && !announced) {
         announced = true;
         console.log(describeBackend(info));
       }
-      return info;
+      return current;
     },
     (err: unknown) => {
       pending = undefined;
@@ -168,7 +169,16 @@ export function ready(options: ReadyOptions = {}): Promise<BackendInfo> {
 /** The backend chosen by ready(), or a clear error when ready() has not run yet. */
 export function backendInfo(): BackendInfo {
   if (!current) throw new Error("No backend selected yet: run `await ws.ready()` first");
-  return { ...current, skipped: current.skipped.map((s) => ({ ...s })), adapter: current.adapter && { ...current.adapter } };
+  return withSummary({ ...current, skipped: current.skipped.map((s) => ({ ...s })), adapter: current.adapter && { ...current.adapter } });
+}
+
+/**
+ * Gives the info a one-line util.inspect form: `await ws.ready()` as a cell's last expression prints that line
+ * (the full reasons were already printed once) instead of the whole object.
+ */
+function withSummary(info: BackendInfo): BackendInfo {
+  Object.defineProperty(info, inspect.custom, { value: () => `BackendInfo { ${info.name} on ${info.device} }`, enumerable: false });
+  return info;
 }
 
 /** One line: the backend, its device and why faster ones were skipped. */

@@ -13,9 +13,21 @@ export interface Figure {
 export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
 const DEFAULT_CONFIG = { responsive: true, displaylogo: false };
 
+/**
+ * plotly.js 3+ ignores a plain-string `title` (layout, axes, colorbars): it must be `{ text }`. Every figure goes
+ * through this, so probes may write the short form.
+ */
+function withTitleObjects<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(withTitleObjects) as T;
+  if (!value || typeof value !== "object" || ArrayBuffer.isView(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) out[key] = key === "title" && typeof v === "string" ? { text: v } : withTitleObjects(v);
+  return out as T;
+}
+
 /** Builds a figure with the project's default layout. */
 export function figure(data: Trace[], layout: Figure["layout"] = {}): Figure {
-  return { data, layout: { template: undefined, margin: { t: 50, r: 20, b: 50, l: 60 }, ...layout } };
+  return withTitleObjects({ data, layout: { template: undefined, margin: { t: 50, r: 20, b: 50, l: 60 }, ...layout } });
 }
 
 /** Lays several figures out as subplots of one figure, side by side (or in `columns` columns). */
@@ -37,7 +49,7 @@ export function grid(figures: Figure[], options: { columns?: number; title?: str
       layout.annotations = annotations;
     }
   });
-  return { data, layout };
+  return withTitleObjects({ data, layout });
 }
 
 export function titleText(f: Figure): string {
@@ -70,6 +82,7 @@ function plotlyScript(): string {
  * waits for it and shows a readable message if it never arrives (untrusted notebook, cleared output).
  */
 export function figureBundle(f: Figure, withLibrary: boolean): MimeBundle {
+  f = withTitleObjects(f);
   const id = `ws-${randomBytes(6).toString("hex")}`;
   const spec = JSON.stringify({ data: f.data, layout: f.layout, config: { ...DEFAULT_CONFIG, ...f.config } }).replace(/</g, "\\u003c");
   const height = typeof f.layout.height === "number" ? f.layout.height : 420;

@@ -94,3 +94,15 @@ describe("results", () => {
     model.dispose();
   });
 });
+
+describe("plotly.js 3+ titles", () => {
+  it("string titles in layout, axes and traces become { text } (plotly.js ignores plain strings)", () => {
+    const f = figure([{ type: "heatmap", z: [[1]], colorbar: { title: "S_rel" } }], { title: "T", xaxis: { title: "x" } });
+    assert.deepEqual(f.layout.title, { text: "T" });
+    assert.deepEqual((f.layout.xaxis as { title: unknown }).title, { text: "x" });
+    assert.deepEqual((f.data[0].colorbar as { title: unknown }).title, { text: "S_rel" });
+    const raw = { data: [], layout: { title: "raw" } };
+    assert.deepEqual((figureBundle(raw, false)[PLOTLY_MIME] as { layout: { title: unknown } }).layout.title, { text: "raw" });
+    assert.match(figureText(f), /Figure "T"/);
+  });
+});
