@@ -162,7 +162,7 @@ export async function ladder(options: LadderOptions = {}): Promise<LadderResult>
  * critical points of its own (with one, the width-1 global minimum on the lecture's data is 0.008480,
  * not 0.013502, and the width-2 critical value 0.012825 is not on the path).
  */
-export function ladderNet(width: number, std: number, seed: number): tf.Sequential {
+function ladderNet(width: number, std: number, seed: number): tf.Sequential {
   const model = tf.sequential({
     name: `ladder_width_${width}`,
     layers: [
