@@ -9,7 +9,8 @@ import torch
 
 torch.set_num_threads(1)
 torch.manual_seed(0)
-BATCH = int(sys.argv[1]) if len(sys.argv) > 1 else 256
+# Per model: sweep batch and timing repeats, as run.ts passes them.
+SETTINGS = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {"mlp": {"batch": 256, "teleports": 20, "sweeps": 3}, "cnn": {"batch": 32, "teleports": 3, "sweeps": 1}}
 
 
 def mlp():
@@ -68,10 +69,12 @@ def timed(fn, repeats):
 
 
 results = {"torch": torch.__version__}
-for name, build, shape in (("mlp", mlp, (BATCH, 784)), ("cnn", cnn, (BATCH, 1, 28, 28))):
+for name, build, sample_shape in (("mlp", mlp, (784,)), ("cnn", cnn, (1, 28, 28))):
+    setting = SETTINGS[name]
+    shape = (setting["batch"], *sample_shape)
     model = build()
     x = torch.randn(*shape)
-    y = torch.randint(0, 10, (BATCH,))
+    y = torch.randint(0, 10, (setting["batch"],))
     probe = torch.randn(32, *shape[1:])
 
     def one():
@@ -83,12 +86,14 @@ for name, build, shape in (("mlp", mlp, (BATCH, 784)), ("cnn", cnn, (BATCH, 1, 2
     work = model_copy(model, build)
 
     def sweep():
-        # Teleported weights per point (no new model), then the gradient there.
+        # The gradient at the start (the ratios' denominator), then per point teleported weights (no new model)
+        # and the gradient there.
+        gradient_norm(model, x, y)
         for r in torch.linspace(0.01, 0.9, 10).tolist():
             work.load_state_dict(model.state_dict())
             gradient_norm(teleport(work, r), x, y)
 
-    results[name] = {"teleport_ms": timed(one, 20), "sweep_ms": timed(sweep, 3)}
+    results[name] = {"teleport_ms": timed(one, setting["teleports"]), "sweep_ms": timed(sweep, setting["sweeps"])}
 
 
 print(json.dumps(results))

@@ -4,7 +4,6 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { viewOf, type ModelView } from "../model/view";
-import { forward } from "../model/functional";
 import { readParams, cloneModel, assertFiniteParams, flattenParams } from "../model/params";
 import { Rng } from "../math/rng";
 import { Result } from "../display/result";
@@ -43,8 +42,14 @@ export function teleport(model: tf.LayersModel, options: TeleportOptions = {}): 
     const moved = applyCob(structure, params, tau);
     try {
       assertFiniteParams(view, moved, "teleport (the CoB overflows float32)");
-      const check = functionCheck(view, params, moved, options.probe, options.seed ?? 0);
-      return new TeleportResult(cloneModel(model, moved), structure, tau, check, sampleValues(view, params), sampleValues(view, moved), options.probe);
+      const teleported = cloneModel(model, moved);
+      try {
+        const check = functionCheck(view, model, teleported, options.probe, options.seed ?? 0);
+        return new TeleportResult(teleported, structure, tau, check, sampleValues(view, params), sampleValues(view, moved), options.probe);
+      } catch (error) {
+        teleported.dispose();
+        throw error;
+      }
     } finally {
       tf.dispose(moved);
     }
@@ -67,11 +72,11 @@ export function probeInputs(view: ModelView, probe: tf.Tensor | undefined, seed:
   return tf.tensor(new Rng(seed + 1).normalArray(PROBE_SAMPLES * size), [PROBE_SAMPLES, ...view.inputShape]);
 }
 
-/** Compares the outputs of two parameter lists of the same view on probe inputs (inference form). */
-export function functionCheck(view: ModelView, before: readonly tf.Tensor[], after: readonly tf.Tensor[], probe: tf.Tensor | undefined, seed: number): FunctionCheck {
+/** Compares the outputs of two models on probe inputs, with the models' own (inference) predict. */
+export function functionCheck(view: ModelView, before: tf.LayersModel, after: tf.LayersModel, probe: tf.Tensor | undefined, seed: number): FunctionCheck {
   const x = probeInputs(view, probe, seed);
   try {
-    const [fx, gx] = [forward(view, before, x), forward(view, after, x)];
+    const [fx, gx] = [before.predict(x), after.predict(x)] as tf.Tensor[];
     const a = fx.dataSync();
     const b = gx.dataSync();
     tf.dispose([fx, gx]);
