@@ -58,6 +58,7 @@ export class RipsComplex {
   private readonly stride: number;
   private readonly verts: Int32Array;
   private readonly facetVerts: Int32Array;
+  private readonly pivotVerts: Int32Array;
 
   // Cofacet enumeration state (one enumeration at a time).
   private cIdxBelow = 0;
@@ -77,6 +78,8 @@ export class RipsComplex {
   private cJ = 0;
   cofacetIndex = 0;
   cofacetDiam = 0;
+  /** The vertex the current cofacet adds to the simplex. */
+  cofacetVertex = 0;
 
   constructor(dist: Float32Array, n: number, maxDim: number, threshold: number) {
     this.n = n;
@@ -88,6 +91,7 @@ export class RipsComplex {
     for (let k = 0; k <= kMax; k++) for (let v = 0; v <= n; v++) this.binom[k * this.stride + v] = binomial(v, k);
     this.verts = new Int32Array(kMax + 1);
     this.facetVerts = new Int32Array(kMax + 1);
+    this.pivotVerts = new Int32Array(kMax + 1);
     let within = 0;
     for (let i = 0; i < n * n; i++) if (dist[i] <= threshold) within++;
     within -= n; // the diagonal
@@ -130,22 +134,6 @@ export class RipsComplex {
       top = lo - 1;
     }
     return out;
-  }
-
-  /** Index of a simplex given its vertices in descending order. */
-  indexOf(vertices: ArrayLike<number>): number {
-    const k = vertices.length;
-    let idx = 0;
-    for (let i = 0; i < k; i++) idx += this.C(vertices[i], k - i);
-    return idx;
-  }
-
-  diameterOf(vertices: ArrayLike<number>, count = vertices.length): number {
-    let d = 0;
-    const D = this.dist;
-    const n = this.n;
-    for (let i = 0; i < count; i++) for (let j = i + 1; j < count; j++) d = Math.max(d, D[vertices[i] * n + vertices[j]]);
-    return d;
   }
 
   /**
@@ -202,6 +190,7 @@ export class RipsComplex {
       if (x > d) d = x;
     }
     this.cofacetDiam = d;
+    this.cofacetVertex = v;
     this.cV = v - 1;
     this.cK = k;
     return true;
@@ -249,6 +238,7 @@ export class RipsComplex {
       if (!within) continue;
       this.cofacetIndex = above + B[(k + 1) * S + v] + below;
       this.cofacetDiam = d;
+      this.cofacetVertex = v;
       this.cK = k;
       this.cJ = j;
       this.cIdxBelow = below;
@@ -259,74 +249,125 @@ export class RipsComplex {
   }
 
   /**
-   * The oldest cofacet of the same diameter (the coboundary pivot when it exists), or -1: the first
-   * added vertex, in enumeration order, within `diam` of every vertex (checked with an early exit).
+   * The largest vertex above `floor`, not among verts[0..count) (descending), within `diam` of each
+   * of them, or -1. Its cofacet is the oldest one of diameter `diam`: the coboundary pivot when the
+   * simplex has that diameter. Sparse mode scans the least connected vertex's neighbour list, which
+   * holds every candidate (diam <= threshold) in the same descending order.
    */
-  zeroPivotCofacet(index: number, diam: number, dim: number): number {
-    if (this.neighbours) {
-      this.startCofacets(index, diam, dim, true);
-      while (this.nextSparseCofacet()) if (this.cofacetDiam === diam) return this.cofacetIndex;
-      return -1;
-    }
-    const verts = this.vertices(index, dim);
-    const B = this.binom;
-    const S = this.stride;
+  private firstCloseVertex(verts: Int32Array, count: number, diam: number, floor: number): number {
     const D = this.dist;
     const n = this.n;
-    let below = index;
-    let above = 0;
-    let k = dim + 1;
-    for (let v = n - 1; v >= 0; v--) {
-      if (k > 0 && B[k * S + v] <= below) {
-        // v is a vertex of the simplex: it moves from the part below to the part above.
-        below -= B[k * S + v];
-        above += B[(k + 1) * S + v];
-        k--;
-        continue;
-      }
-      const row = v * n;
+    const start = this.neighbourStart;
+    let from = 0;
+    let to = n;
+    let list: Int32Array | null = null;
+    if (start) {
+      let best = verts[0];
+      for (let i = 1; i < count; i++) if (start[verts[i] + 1] - start[verts[i]] < start[best + 1] - start[best]) best = verts[i];
+      list = this.neighbours;
+      from = start[best];
+      to = start[best + 1];
+    }
+    let j = 0;
+    for (let p = from; p < to; p++) {
+      const w = list ? list[p] : n - 1 - p;
+      if (w <= floor) return -1;
+      while (j < count && verts[j] > w) j++;
+      if (j < count && verts[j] === w) continue;
+      const row = w * n;
       let within = true;
-      for (let i = 0; i <= dim; i++) {
+      for (let i = 0; i < count; i++) {
         if (D[row + verts[i]] > diam) {
           within = false;
           break;
         }
       }
-      if (within) return above + B[(k + 1) * S + v] + below;
+      if (within) return w;
     }
     return -1;
   }
 
-  /** The youngest facet of the same diameter (the boundary pivot when it exists), or -1. */
-  zeroPivotFacet(index: number, diam: number, dim: number): number {
-    const v = this.vertices(index, dim, this.facetVerts);
-    let best = -1;
-    const f = this.verts;
-    for (let skip = 0; skip <= dim; skip++) {
-      let m = 0;
-      for (let i = 0; i <= dim; i++) if (i !== skip) f[m++] = v[i];
-      if (this.diameterOf(f, dim) !== diam) continue;
-      let idx = 0;
-      for (let i = 0; i < dim; i++) idx += this.C(f[i], dim - i);
-      if (best === -1 || idx < best) best = idx;
+  /** Diameter of verts[0..count) without the vertex at position skip. */
+  private diameterWithout(verts: Int32Array, count: number, skip: number): number {
+    const D = this.dist;
+    const n = this.n;
+    let d = 0;
+    for (let i = 0; i < count; i++) {
+      if (i === skip) continue;
+      const row = verts[i] * n;
+      for (let j = i + 1; j < count; j++) if (j !== skip && D[row + verts[j]] > d) d = D[row + verts[j]];
     }
-    return best;
+    return d;
   }
 
-  /** The facet forming a zero-persistence apparent pair with this simplex, or -1. */
+  /**
+   * The cofacet forming a zero-persistence apparent pair with the simplex verts[0..dim] (descending)
+   * of diameter diam, or -1: its oldest same-diameter cofacet, whose youngest same-diameter facet is
+   * the simplex again. Facets of smaller index leave out a larger vertex, so that holds when leaving
+   * out any vertex above the added one lowers the diameter.
+   */
+  apparentCofacet(verts: Int32Array, dim: number, diam: number): number {
+    const count = dim + 1;
+    const w = this.firstCloseVertex(verts, count, diam, -1);
+    if (w === -1) return -1;
+    const D = this.dist;
+    const wRow = w * this.n;
+    for (let s = 0; s < count && verts[s] > w; s++) {
+      if (this.diameterWithout(verts, count, s) === diam) return -1;
+      for (let i = 0; i < count; i++) if (i !== s && D[wRow + verts[i]] === diam) return -1;
+    }
+    let index = 0;
+    let k = count + 1;
+    let placed = false;
+    for (let i = 0; i < count; i++) {
+      if (!placed && w > verts[i]) {
+        index += this.C(w, k--);
+        placed = true;
+      }
+      index += this.C(verts[i], k--);
+    }
+    if (!placed) index += this.C(w, 1);
+    return index;
+  }
+
+  /**
+   * The facet forming a zero-persistence apparent pair with the simplex verts[0..dim] (descending)
+   * of diameter diam, or -1: its youngest same-diameter facet (leaving out the largest vertex
+   * possible), when no vertex above the one left out gives that facet a same-diameter cofacet.
+   */
+  apparentFacet(verts: Int32Array, dim: number, diam: number): number {
+    const count = dim + 1;
+    let skip = 0;
+    while (skip < count && this.diameterWithout(verts, count, skip) !== diam) skip++;
+    if (skip === count) return -1;
+    const facet = this.facetVerts;
+    let m = 0;
+    for (let i = 0; i < count; i++) if (i !== skip) facet[m++] = verts[i];
+    if (this.firstCloseVertex(facet, dim, diam, verts[skip]) !== -1) return -1;
+    let index = 0;
+    for (let i = 0; i < dim; i++) index += this.C(facet[i], dim - i);
+    return index;
+  }
+
+  /** apparentFacet of a simplex given by its index. */
   zeroApparentFacet(index: number, diam: number, dim: number): number {
-    const facet = this.zeroPivotFacet(index, diam, dim);
-    return facet !== -1 && this.zeroPivotCofacet(facet, diam, dim - 1) === index ? facet : -1;
+    return this.apparentFacet(this.vertices(index, dim, this.pivotVerts), dim, diam);
   }
 
-  /** The cofacet forming a zero-persistence apparent pair with this simplex, or -1. */
-  zeroApparentCofacet(index: number, diam: number, dim: number): number {
-    const cofacet = this.zeroPivotCofacet(index, diam, dim);
-    return cofacet !== -1 && this.zeroPivotFacet(cofacet, diam, dim + 1) === index ? cofacet : -1;
+  inZeroApparentPair(verts: Int32Array, dim: number, diam: number): boolean {
+    return this.apparentCofacet(verts, dim, diam) !== -1 || this.apparentFacet(verts, dim, diam) !== -1;
   }
 
-  inZeroApparentPair(index: number, diam: number, dim: number): boolean {
-    return this.zeroApparentCofacet(index, diam, dim) !== -1 || this.zeroApparentFacet(index, diam, dim) !== -1;
+  /** Writes the vertices of the current cofacet (descending) into out. */
+  cofacetVertices(out: Int32Array): Int32Array {
+    const w = this.cofacetVertex;
+    const verts = this.verts;
+    let m = 0;
+    let i = 0;
+    for (; i <= this.cDim && verts[i] > w; i++) out[m++] = verts[i];
+    out[m++] = w;
+    for (; i <= this.cDim; i++) out[m++] = verts[i];
+    return out;
   }
 }
 
@@ -395,7 +436,7 @@ export function computePersistence(input: EngineInput): EngineOutput {
       if (d !== 0) diagrams[0].push([0, d]);
       sets.union(a, b);
     } else if (maxDim >= 1) {
-      if (complex.zeroApparentCofacet(idx, d, 1) === -1) columns.push(d, idx);
+      if (complex.apparentCofacet(ends, 1, d) === -1) columns.push(d, idx);
       else apparent++;
     }
   }
@@ -407,6 +448,7 @@ export function computePersistence(input: EngineInput): EngineOutput {
   const working = new WorkingColumn();
   const workingReduction = new WorkingColumn();
   const cocycleVerts = new Int32Array(maxDim + 2);
+  const cofacetVerts = new Int32Array(maxDim + 3);
   for (let dim = 1; dim <= maxDim; dim++) {
     const pivots = new IndexMap(columns.length);
     const reduction = new ReductionMatrix();
@@ -438,18 +480,12 @@ export function computePersistence(input: EngineInput): EngineOutput {
         working.push(cd, ci);
         if (checkEmergent && cd === birth) {
           checkEmergent = false;
-          if (!pivots.has(ci)) {
-            const cofacetIndex = ci;
-            if (complex.zeroApparentFacet(cofacetIndex, cd, dim + 1) === -1) {
-              found = true;
-              pivotDiam = cd;
-              pivotIndex = cofacetIndex;
-              emergent++;
-              break;
-            }
-            // The check above moved the enumerator: resume after this cofacet.
-            complex.startCofacets(sigma, birth, dim, true);
-            while (complex.nextCofacet() && complex.cofacetIndex !== cofacetIndex);
+          if (!pivots.has(ci) && complex.apparentFacet(complex.cofacetVertices(cofacetVerts), dim + 1, cd) === -1) {
+            found = true;
+            pivotDiam = cd;
+            pivotIndex = ci;
+            emergent++;
+            break;
           }
         }
       }
@@ -527,19 +563,17 @@ export interface NextColumns {
 export function assembleNextColumns(complex: RipsComplex, simplices: SimplexList, from: number, to: number, dim: number, pivots: IndexMap, keepSimplices: boolean): NextColumns {
   const next = new SimplexList(keepSimplices ? to - from : 16);
   const nextColumns = new SimplexList(to - from);
-  const found = new SimplexList(complex.n);
+  const verts = new Int32Array(dim + 3);
   let apparent = 0;
   for (let s = from; s < to; s++) {
     complex.startCofacets(simplices.index[s], simplices.diam[s], dim, false);
-    // Collect first: the apparent-pair checks reuse the enumerator.
-    found.clear();
-    while (complex.nextCofacet()) if (complex.cofacetDiam <= complex.threshold) found.push(complex.cofacetDiam, complex.cofacetIndex);
-    for (let f = 0; f < found.length; f++) {
-      const d = found.diam[f];
-      const idx = found.index[f];
+    while (complex.nextCofacet()) {
+      const d = complex.cofacetDiam;
+      if (d > complex.threshold) continue;
+      const idx = complex.cofacetIndex;
       if (keepSimplices) next.push(d, idx);
       if (pivots.has(idx)) continue;
-      if (complex.inZeroApparentPair(idx, d, dim + 1)) apparent++;
+      if (complex.inZeroApparentPair(complex.cofacetVertices(verts), dim + 1, d)) apparent++;
       else nextColumns.push(d, idx);
     }
   }
