@@ -22,12 +22,12 @@ function axisGeometry(length: number, size: number, stride: number, dilation: nu
 }
 
 /** `count` entries of `axis`, from `start`, every `stride`-th (a strided slice built from slice and reshape). */
-function stridedAxis(x: tf.Tensor4D, axis: 1 | 2, start: number, count: number, stride: number, padValue: number): tf.Tensor4D {
+function stridedAxis(x: tf.Tensor4D, axis: 1 | 2, start: number, count: number, stride: number): tf.Tensor4D {
   const needed = start + count * stride;
   if (needed > x.shape[axis]) {
     const pads: [number, number][] = [[0, 0], [0, 0], [0, 0], [0, 0]];
-    pads[axis] = [0, needed - x.shape[axis]];
-    x = tf.pad(x, pads, padValue);
+    pads[axis] = [0, needed - x.shape[axis]]; // never selected: only completes the last run of `stride`
+    x = tf.pad(x, pads);
   }
   const begin = [0, 0, 0, 0];
   const size = [-1, -1, -1, -1];
@@ -35,24 +35,45 @@ function stridedAxis(x: tf.Tensor4D, axis: 1 | 2, start: number, count: number, 
   size[axis] = count * stride;
   const sliced = tf.slice(x, begin, size);
   if (stride === 1) return sliced;
-  const split = sliced.shape.slice() as number[];
-  split.splice(axis, 1, count, stride);
-  const first = [-1, -1, -1, -1, -1];
-  first[axis + 1] = 1;
-  const shape = sliced.shape.slice() as number[];
-  shape[axis] = count;
-  return tf.slice(sliced.reshape(split), [0, 0, 0, 0, 0], first).reshape(shape) as tf.Tensor4D;
+  // Every stride-th entry: fold each run of `stride` entries into the next axis and keep the first of each run,
+  // with rank-3 slices only (higher-rank slices are far slower on wasm).
+  const [n, h, w, c] = sliced.shape;
+  const shape: [number, number, number, number] = axis === 1 ? [n, count, w, c] : [n, h, count, c];
+  const folded = axis === 1 ? sliced.reshape([n, count, stride * w * c]) : sliced.reshape([n * h, count, stride * c]);
+  const inner = axis === 1 ? w * c : c;
+  return tf.slice(folded, [0, 0, 0], [-1, -1, inner]).reshape(shape);
 }
 
-/** The kh*kw shifted views of x ([N, outH, outW, C] each), row-major over the window, as conv and pooling see them. */
-function windowTaps(x: tf.Tensor4D, size: Pair, strides: Pair, padding: Padding, dilation: Pair, padValue: number): tf.Tensor4D[] {
+/** Repeats the first and last rows (axis 1) or columns (axis 2) of x: `before` and `after` copies. */
+function edgePad(x: tf.Tensor4D, axis: 1 | 2, before: number, after: number): tf.Tensor4D {
+  if (before === 0 && after === 0) return x;
+  const size = [-1, -1, -1, -1];
+  size[axis] = 1;
+  const first = tf.slice(x, [0, 0, 0, 0], size);
+  const lastBegin = [0, 0, 0, 0];
+  lastBegin[axis] = x.shape[axis] - 1;
+  const last = tf.slice(x, lastBegin, size);
+  return tf.concat([...Array<tf.Tensor4D>(before).fill(first), x, ...Array<tf.Tensor4D>(after).fill(last)], axis);
+}
+
+/**
+ * The kh*kw shifted views of x ([N, outH, outW, C] each), row-major over the window, as conv and pooling see them.
+ * `fill` pads with a constant, or with copies of the edge ("edge": for max pooling, a copy of an entry that is in
+ * the same window never changes the maximum).
+ */
+function windowTaps(x: tf.Tensor4D, size: Pair, strides: Pair, padding: Padding, dilation: Pair, fill: number | "edge"): tf.Tensor4D[] {
   const [outH, top, bottom] = axisGeometry(x.shape[1], size[0], strides[0], dilation[0], padding);
   const [outW, left, right] = axisGeometry(x.shape[2], size[1], strides[1], dilation[1], padding);
-  const padded = top + bottom + left + right > 0 ? tf.pad(x, [[0, 0], [top, bottom], [left, right], [0, 0]], padValue) : x;
+  const padded =
+    fill === "edge"
+      ? edgePad(edgePad(x, 1, top, bottom), 2, left, right)
+      : top + bottom + left + right > 0
+        ? tf.pad(x, [[0, 0], [top, bottom], [left, right], [0, 0]], fill)
+        : x;
   const taps: tf.Tensor4D[] = [];
   for (let i = 0; i < size[0]; i++) {
-    const rows = stridedAxis(padded, 1, i * dilation[0], outH, strides[0], padValue);
-    for (let j = 0; j < size[1]; j++) taps.push(stridedAxis(rows, 2, j * dilation[1], outW, strides[1], padValue));
+    const rows = stridedAxis(padded, 1, i * dilation[0], outH, strides[0]);
+    for (let j = 0; j < size[1]; j++) taps.push(stridedAxis(rows, 2, j * dilation[1], outW, strides[1]));
   }
   return taps;
 }
@@ -61,16 +82,20 @@ function windowTaps(x: tf.Tensor4D, size: Pair, strides: Pair, padding: Padding,
 export function conv2d(x: tf.Tensor4D, kernel: tf.Tensor4D, strides: Pair, padding: Padding, dilation: Pair): tf.Tensor4D {
   const [kh, kw, inC, outC] = kernel.shape;
   const taps = windowTaps(x, [kh, kw], strides, padding, dilation, 0);
-  const patches = taps.length === 1 ? taps[0] : tf.concat(taps, 3);
-  const [n, outH, outW] = patches.shape;
-  const flat = tf.matMul(patches.reshape([n * outH * outW, kh * kw * inC]), kernel.reshape([kh * kw * inC, outC]));
-  return flat.reshape([n, outH, outW, outC]);
+  const [n, outH, outW] = taps[0].shape;
+  // One matMul per window offset, summed: no [N, H, W, kh*kw*C] patch tensor to build.
+  const weights = kernel.reshape([kh * kw, inC, outC]);
+  const terms = taps.map((tap, t) => tf.matMul(tap.reshape([n * outH * outW, inC]), tf.squeeze(tf.slice(weights, [t, 0, 0], [1, -1, -1]), [0]) as tf.Tensor2D));
+  return (terms.length === 1 ? terms[0] : tf.addN(terms)).reshape([n, outH, outW, outC]);
 }
 
-/** Max pooling, equal to tf.maxPool (padding never wins the max). */
+/**
+ * Max pooling, equal to tf.maxPool. max(a, b) = b + relu(a - b): tf.maximum's gradient uses comparison ops that
+ * have no gradient themselves, so Hessian-vector products through it would fail.
+ */
 export function maxPool(x: tf.Tensor4D, size: Pair, strides: Pair, padding: Padding): tf.Tensor4D {
-  const taps = windowTaps(x, size, strides, padding, [1, 1], Number.NEGATIVE_INFINITY);
-  return taps.reduce((a, b) => tf.maximum(a, b));
+  const taps = windowTaps(x, size, strides, padding, [1, 1], "edge");
+  return taps.reduce((a, b) => tf.add(b, tf.relu(tf.sub(a, b))));
 }
 
 /** Average pooling, equal to tf.avgPool ("same" padding averages over the real entries only). */

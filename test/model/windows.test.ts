@@ -58,7 +58,9 @@ describe("convolution and pooling from slices", () => {
       assertClose(slope, diff, { rtol: 1e-2, what: "directional derivative" });
       // Hessian-vector product of a loss quadratic in the kernel: H v = 2 J^T J v, checked by central differences.
       const v = random(kernel.shape);
-      const loss = (k: tf.Tensor) => tf.sum(tf.square(conv2d(x, k as tf.Tensor4D, [1, 1], "same", [1, 1])));
+      // Through max and average pooling too (tf.maximum's gradient has no gradient of its own).
+      const loss = (k: tf.Tensor) =>
+        tf.sum(tf.square(avgPool(maxPool(conv2d(x, k as tf.Tensor4D, [1, 1], "same", [1, 1]), [3, 3], [2, 2], "same"), [2, 2], [1, 1], "same")));
       const hv = tf.grad((k: tf.Tensor) => tf.sum(tf.mul(tf.grad(loss)(k), v)))(kernel);
       const eps = 1e-2;
       const fd = tf.div(tf.sub(tf.grad(loss)(tf.add(kernel, tf.mul(v, eps))), tf.grad(loss)(tf.sub(kernel, tf.mul(v, eps)))), 2 * eps);
