@@ -145,7 +145,9 @@ export async function train(model: tf.LayersModel, data: Dataset | { x: tf.Tenso
             return crossEntropyFromLogits(logits, yb);
           }, trainableVars);
           optimizer.apply(trainableVars, trainableVars.map((v) => grads[v.name]), lr);
-          return tf.stack([value, tf.cast(hitCount, "float32")]);
+          const stats = tf.stack([value, tf.cast(hitCount, "float32")]);
+          hitCount.dispose(); // kept to leave variableGrads' scope; tidy does not own it
+          return stats;
         });
         const [lossValue, hits] = stepStats.dataSync();
         stepStats.dispose();
