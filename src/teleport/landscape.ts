@@ -75,10 +75,6 @@ export function valuesOf(land: Landscape, params: readonly tf.Tensor[]): Float64
   return land.structure.params.map((p) => Float64Array.from(params[p.index].dataSync()));
 }
 
-export function linspace(from: number, to: number, n: number): number[] {
-  if (n === 1) return [from];
-  return Array.from({ length: n }, (_, i) => from + ((to - from) * i) / (n - 1));
-}
 
 export function meanStd(values: number[]): { mean: number; std: number } {
   const finite = values.filter(Number.isFinite);

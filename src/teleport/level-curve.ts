@@ -11,7 +11,8 @@ import { figure, type Figure } from "../display/figure";
 import { Table } from "../display/table";
 import { progress } from "../display/progress";
 import { applyCob, sampleCob, type SamplingOptions } from "./structure";
-import { landscapeOf, paramsOf, lossAt, valuesOf, linspace, pause } from "./landscape";
+import { landscapeOf, paramsOf, lossAt, valuesOf, pause } from "./landscape";
+import { linspace } from "../math/special";
 
 export interface LevelCurveOptions extends SamplingOptions {
   /** Teleports in the walk (default 10). */

@@ -18,7 +18,8 @@ import { figure, type Figure } from "../display/figure";
 import { Table } from "../display/table";
 import { progress } from "../display/progress";
 import { applyCob, sampleCob, samplingMoments, endsOf, type Sampling, type CobStructure } from "./structure";
-import { landscapeOf, paramsOf, gradientAt, valuesOf, linspace, meanStd, pause, type Landscape } from "./landscape";
+import { landscapeOf, paramsOf, gradientAt, valuesOf, meanStd, pause, type Landscape } from "./landscape";
+import { linspace } from "../math/special";
 import type { LossKind } from "../model/functional";
 
 export interface SweepOptions {
