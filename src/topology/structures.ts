@@ -72,21 +72,17 @@ export class SimplexList {
   }
 }
 
-/**
- * The working column of a reduction: a binary min-heap whose top is the oldest simplex in the
- * filtration (smallest diameter, ties: largest index). Coefficients are Z/2, so equal entries cancel
- * when the pivot is popped.
- */
-export class WorkingColumn {
+/** A binary min-heap of simplices in filtration order (smallest diameter, ties: largest index). */
+class FiltrationHeap {
   private diam = new Float32Array(256);
   private index = new Float64Array(256);
   size = 0;
-  /** Set by popPivot()/pivot(): the pivot found (index -1 when the column is zero). */
-  pivotDiam = 0;
-  pivotIndex = -1;
+  /** Set by pop(): the entry removed. */
+  topDiam = 0;
+  topIndex = -1;
 
-  clear(): void {
-    this.size = 0;
+  get peekIndex(): number {
+    return this.index[0];
   }
 
   push(diam: number, index: number): void {
@@ -113,11 +109,8 @@ export class WorkingColumn {
     X[i] = index;
   }
 
-  private topDiam = 0;
-  private topIndex = -1;
-
   /** Removes the top; its values are left in topDiam/topIndex. */
-  private pop(): void {
+  pop(): void {
     const D = this.diam;
     const X = this.index;
     this.topDiam = D[0];
@@ -140,18 +133,106 @@ export class WorkingColumn {
     D[i] = d;
     X[i] = x;
   }
+}
+
+const float32 = new Float32Array(1);
+const float32Bits = new Uint32Array(float32.buffer);
+
+/**
+ * The working column of a reduction: a priority queue whose top is the oldest simplex in the
+ * filtration (smallest diameter, ties: largest index). Coefficients are Z/2, so equal entries cancel
+ * when the pivot is popped.
+ *
+ * Long reductions grow a column to millions of entries of which only those near the pivot are ever
+ * popped, and the pivot only moves forward: a radix heap on the float32 bits of the diameter (which
+ * order like the values for non-negative floats). Entries go to bucket b when their bits first
+ * differ from the last popped diameter's at bit b - 1; only the entries of the last popped diameter
+ * form a heap (by index); a bucket is split into lower ones when it holds the oldest entries.
+ * Pushes are appends and pops touch few entries. An entry older than the last popped diameter
+ * (it cancels within the column being added) waits in a small heap of its own.
+ */
+export class WorkingColumn {
+  /** Entries of the last popped diameter. */
+  private readonly current = new FiltrationHeap();
+  /** Entries older than the last popped diameter. */
+  private readonly older = new FiltrationHeap();
+  private readonly buckets = Array.from({ length: 33 }, () => new SimplexList(16));
+  private lastDiam = 0;
+  private lastBits = 0;
+  size = 0;
+  /** Set by popPivot()/pivot(): the pivot found (index -1 when the column is zero). */
+  pivotDiam = 0;
+  pivotIndex = -1;
+
+  clear(): void {
+    this.current.size = 0;
+    this.older.size = 0;
+    for (const b of this.buckets) b.clear();
+    this.lastDiam = 0;
+    this.lastBits = 0;
+    this.size = 0;
+  }
+
+  push(diam: number, index: number): void {
+    this.size++;
+    if (diam < this.lastDiam) {
+      this.older.push(diam, index);
+      return;
+    }
+    float32[0] = diam;
+    const b = 32 - Math.clz32(float32Bits[0] ^ this.lastBits);
+    if (b === 0) this.current.push(diam, index);
+    else this.buckets[b].push(diam, index);
+  }
+
+  /** With entries left, makes the oldest one the top of `older` or `current`. */
+  private settle(): void {
+    if (this.older.size > 0 || this.current.size > 0) return;
+    let b = 1;
+    while (this.buckets[b].length === 0) b++;
+    const bucket = this.buckets[b];
+    const D = bucket.diam;
+    const X = bucket.index;
+    let min = D[0];
+    for (let i = 1; i < bucket.length; i++) if (D[i] < min) min = D[i];
+    this.lastDiam = min;
+    float32[0] = min;
+    this.lastBits = float32Bits[0];
+    for (let i = 0; i < bucket.length; i++) {
+      float32[0] = D[i];
+      const to = 32 - Math.clz32(float32Bits[0] ^ this.lastBits);
+      if (to === 0) this.current.push(D[i], X[i]);
+      else this.buckets[to].push(D[i], X[i]);
+    }
+    bucket.clear();
+  }
+
+  /** Removes the oldest entry; its values are left in topDiam/topIndex. */
+  private pop(): void {
+    this.settle();
+    const heap = this.older.size > 0 ? this.older : this.current;
+    heap.pop();
+    this.topDiam = heap.topDiam;
+    this.topIndex = heap.topIndex;
+    this.size--;
+  }
+
+  private topDiam = 0;
+  private topIndex = -1;
 
   /** Pops the pivot (cancelling pairs of equal entries); false when the column is zero. */
   popPivot(): boolean {
     while (this.size > 0) {
       this.pop();
-      const d = this.topDiam;
       const x = this.topIndex;
-      if (this.size > 0 && this.index[0] === x) {
-        this.pop();
-        continue;
+      if (this.size > 0) {
+        this.settle();
+        if ((this.older.size > 0 ? this.older : this.current).peekIndex === x) {
+          this.pop();
+          continue;
+        }
       }
-      this.pivotDiam = d;
+      this.pivotDiam = this.topDiam;
       this.pivotIndex = x;
       return true;
     }
