@@ -21,7 +21,7 @@ export interface EngineInput {
   /** Collect representative cocycles (dimensions >= 1). */
   cocycles: boolean;
   /** Builds the next dimension's columns in place of assembleNextColumns (e.g. split over worker threads). */
-  assemble?: (simplices: SimplexList, dim: number, pivots: IndexMap, keepSimplices: boolean) => NextColumns;
+  assemble?: (complex: RipsComplex, simplices: SimplexList, dim: number, pivots: IndexMap, keepSimplices: boolean) => NextColumns;
 }
 
 export interface EngineOutput {
@@ -110,6 +110,11 @@ export class RipsComplex {
   /** True when cofacets are enumerated from neighbour lists. */
   get sparse(): boolean {
     return this.neighbours !== null;
+  }
+
+  /** Vertices looked at per cofacet enumeration: all of them, or a neighbour list's mean length in sparse mode. */
+  get cofacetScan(): number {
+    return this.neighbours ? this.neighbours.length / this.n : this.n;
   }
 
   private C(v: number, k: number): number {
@@ -536,7 +541,7 @@ export function computePersistence(input: EngineInput): EngineOutput {
       // Columns of the next dimension: cofacets not cleared (paired here) and not in apparent pairs.
       const keepSimplices = dim + 1 < maxDim;
       const { next, nextColumns, apparent: found } = input.assemble
-        ? input.assemble(simplices, dim, pivots, keepSimplices)
+        ? input.assemble(complex, simplices, dim, pivots, keepSimplices)
         : assembleNextColumns(complex, simplices, 0, simplices.length, dim, pivots, keepSimplices);
       apparent = found;
       nextColumns.sortFiltration();

@@ -10,8 +10,8 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "
 import { assembleNextColumns, RipsComplex, type NextColumns } from "./engine";
 import { IndexMap, SimplexList } from "./structures";
 
-/** Chunk work (simplices x vertices) below which threads cost more than they save. */
-const MIN_PARALLEL_WORK = 500_000;
+/** Chunk work (simplices x vertices scanned) below which a thread costs more to start than it saves. */
+const MIN_PARALLEL_WORK = 1_000_000;
 /** A worker that has not started after this long is given up and its chunk computed here. */
 const START_TIMEOUT_MS = 20_000;
 
@@ -79,9 +79,9 @@ export function sharedDistances(values: Float32Array): Float32Array {
  * The `assemble` hook of the engine, splitting the work over `workers` threads plus the caller.
  * `distances` must be shared (sharedDistances); counts.workerChunks counts the chunks workers returned.
  */
-export function parallelAssembler(complex: RipsComplex, distances: Float32Array, maxDim: number, workers: number, counts = { workerChunks: 0 }) {
-  return (simplices: SimplexList, dim: number, pivots: IndexMap, keepSimplices: boolean): NextColumns => {
-    const chunks = Math.min(workers + 1, Math.floor((simplices.length * complex.n) / MIN_PARALLEL_WORK));
+export function parallelAssembler(distances: Float32Array, maxDim: number, workers: number, counts = { workerChunks: 0 }) {
+  return (complex: RipsComplex, simplices: SimplexList, dim: number, pivots: IndexMap, keepSimplices: boolean): NextColumns => {
+    const chunks = Math.min(workers + 1, Math.floor((simplices.length * complex.cofacetScan) / MIN_PARALLEL_WORK));
     if (chunks < 2) return assembleNextColumns(complex, simplices, 0, simplices.length, dim, pivots, keepSimplices);
     const bounds = Array.from({ length: chunks + 1 }, (_, c) => Math.floor((c * simplices.length) / chunks));
     const status = new Int32Array(new SharedArrayBuffer(4 * chunks));

@@ -3,7 +3,7 @@ import * as os from "os";
 import { Result } from "../display/result";
 import { figure, type Figure } from "../display/figure";
 import { Table } from "../display/table";
-import { computePersistence, RipsComplex, type EngineOutput, type Interval } from "./engine";
+import { computePersistence, type EngineOutput, type Interval } from "./engine";
 import { defaultWorkers, parallelAssembler, sharedDistances } from "./parallel";
 import { checkIndexRange, distancesOfMatrix, distancesOfPoints, enclosingRadius, estimateWork, type DistanceInput, type DistanceMatrix, type Metric, type PointCloud } from "./input";
 
@@ -52,7 +52,7 @@ export function persistenceOfMatrix(matrix: DistanceMatrix, options: Persistence
   if (!Number.isInteger(workers) || workers < 0) throw new Error(`persistence: workers must be a non-negative integer, got ${workers}`);
   const distances = workers > 0 && maxDim >= 2 ? sharedDistances(matrix.values) : matrix.values;
   const counts = { workerChunks: 0 };
-  const assemble = workers > 0 && maxDim >= 2 ? parallelAssembler(new RipsComplex(distances, matrix.n, maxDim, threshold), distances, maxDim, workers, counts) : undefined;
+  const assemble = workers > 0 && maxDim >= 2 ? parallelAssembler(distances, maxDim, workers, counts) : undefined;
   const out = computePersistence({ distances, n: matrix.n, maxDim, threshold, cocycles: options.cocycles ?? false, assemble });
   return new PersistenceResult(out, { n: matrix.n, maxDim, threshold, enclosingRadius: radius, source: matrix.source, estimatedBytes: estimate.bytes, workerChunks: counts.workerChunks, seconds: (performance.now() - started) / 1000 });
 }
