@@ -1,7 +1,10 @@
 /**
  * bench/topology: the same inputs through this engine, Debian's ripser (C++) and GUDHI, each in its
  * own process under /usr/bin/time (peak resident memory), printed side by side with time ratios.
- * Run: node --import tsx bench/topology/run.ts [--gudhi-timeout 60]
+ * Ours runs single-threaded (workers 0) and with the default workers (cores - 1). The machine may be
+ * shared, so each engine runs up to --repeat times (while its runs total under 20 s), alternating
+ * with the others, and the fastest run counts.
+ * Run: node --import tsx bench/topology/run.ts [--gudhi-timeout 60] [--repeat 3] [--only <substring>]
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -11,7 +14,10 @@ import { Rng } from "../../src/math/rng";
 
 const DATA = path.resolve(__dirname, "../../test/fixtures/ph");
 const args = process.argv.slice(2);
-const gudhiTimeout = Number(args[args.indexOf("--gudhi-timeout") + 1] || 60);
+const option = (name: string, fallback: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
+const gudhiTimeout = Number(option("--gudhi-timeout", "60"));
+const repeat = Number(option("--repeat", "3"));
+const only = option("--only", "");
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ws-bench-topology-"));
 
 function writeCloud(name: string, points: number[][]): string {
@@ -57,18 +63,32 @@ function ripserBars(stdout: string): number[] {
 }
 
 const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : "  -  ");
-console.log(`topology benchmark on ${os.cpus().length} cores (${os.cpus()[0].model}); seconds = compute time reported by each engine, wall includes process start; peak = max RSS`);
+const fastest = (runs: Measured[]) => runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+console.log(`topology benchmark on ${os.cpus().length} cores (${os.cpus()[0].model}); seconds = compute time reported by each engine (ripser: its wall time), best of up to ${repeat} runs; wall includes process start; peak = max RSS`);
 for (const c of cases) {
+  if (!c.name.includes(only)) continue;
   const thr = c.threshold === undefined ? [] : [String(c.threshold)];
-  const ours = timed(process.execPath, ["--import", "tsx", path.join(__dirname, "engine-cli.ts"), c.format, c.file, String(c.maxDim), ...thr], 600, (s) => JSON.parse(s.trim().split("\n").at(-1)!));
-  const ripser = timed("/usr/bin/ripser", ["--format", c.format, "--dim", String(c.maxDim), ...(c.threshold === undefined ? [] : ["--threshold", String(c.threshold)]), c.file], 600, (s) => ({ seconds: NaN, bars: ripserBars(s) }));
-  ripser.seconds = ripser.wall; // ripser reports no internal time: its wall time includes its (tiny) start-up
+  const engines = {
+    single: () => timed(process.execPath, ["--import", "tsx", path.join(__dirname, "engine-cli.ts"), c.format, c.file, String(c.maxDim), "0", ...thr], 600, (s) => JSON.parse(s.trim().split("\n").at(-1)!)),
+    workers: () => timed(process.execPath, ["--import", "tsx", path.join(__dirname, "engine-cli.ts"), c.format, c.file, String(c.maxDim), "default", ...thr], 600, (s) => JSON.parse(s.trim().split("\n").at(-1)!)),
+    ripser: () => {
+      const r = timed("/usr/bin/ripser", ["--format", c.format, "--dim", String(c.maxDim), ...(c.threshold === undefined ? [] : ["--threshold", String(c.threshold)]), c.file], 600, (s) => ({ seconds: NaN, bars: ripserBars(s) }));
+      return { ...r, seconds: r.wall }; // ripser reports no internal time: its wall time includes its (tiny) start-up
+    },
+  };
+  const runs: Record<keyof typeof engines, Measured[]> = { single: [], workers: [], ripser: [] };
+  const spent = (k: keyof typeof engines) => runs[k].reduce((t, r) => t + r.wall, 0);
+  for (let round = 0; round < repeat; round++) {
+    for (const k of Object.keys(engines) as (keyof typeof engines)[]) if (round === 0 || spent(k) < 20) runs[k].push(engines[k]());
+  }
+  const [single, workers, ripser] = [fastest(runs.single), fastest(runs.workers), fastest(runs.ripser)];
   const gudhi = timed("/usr/bin/python3", [path.join(__dirname, "reference.py"), c.format, c.file, String(c.maxDim), ...thr], gudhiTimeout, (s) => JSON.parse(s.trim().split("\n").at(-1)!));
-  const same = ours.bars && ripser.bars && ours.bars.length === ripser.bars.length && ours.bars.every((b, k) => b === ripser.bars![k]);
+  const same = (m: Measured) => m.bars && ripser.bars && m.bars.length === ripser.bars.length && m.bars.every((b, k) => b === ripser.bars![k]);
   console.log(`\n${c.name}`);
-  console.log(`  weightscope  ${fmt(ours.seconds)} s (wall ${fmt(ours.wall)} s)  peak ${fmt(ours.peakMB)} MB  bars ${ours.bars?.join("/") ?? ours.note}`);
-  console.log(`  ripser       ${fmt(ripser.seconds)} s                   peak ${fmt(ripser.peakMB)} MB  bars ${ripser.bars?.join("/") ?? ripser.note}`);
-  console.log(`  gudhi        ${fmt(gudhi.seconds)} s (wall ${fmt(gudhi.wall)} s)  peak ${fmt(gudhi.peakMB)} MB  bars ${gudhi.bars?.join("/") ?? gudhi.note}`);
-  console.log(`  ratio weightscope / ripser: ${fmt(ours.seconds / ripser.seconds)} (wall ${fmt(ours.wall / ripser.wall)}); gudhi / weightscope: ${gudhi.note ?? fmt(gudhi.seconds / ours.seconds)}; bar counts ${same ? "equal" : "DIFFER"}`);
+  console.log(`  weightscope 1 thread  ${fmt(single.seconds)} s (wall ${fmt(single.wall)} s)  peak ${fmt(single.peakMB)} MB  bars ${single.bars?.join("/") ?? single.note}  (${runs.single.length} runs)`);
+  console.log(`  weightscope workers   ${fmt(workers.seconds)} s (wall ${fmt(workers.wall)} s)  peak ${fmt(workers.peakMB)} MB  bars ${workers.bars?.join("/") ?? workers.note}  (${runs.workers.length} runs)`);
+  console.log(`  ripser                ${fmt(ripser.seconds)} s                   peak ${fmt(ripser.peakMB)} MB  bars ${ripser.bars?.join("/") ?? ripser.note}  (${runs.ripser.length} runs)`);
+  console.log(`  gudhi                 ${fmt(gudhi.seconds)} s (wall ${fmt(gudhi.wall)} s)  peak ${fmt(gudhi.peakMB)} MB  bars ${gudhi.bars?.join("/") ?? gudhi.note}`);
+  console.log(`  ratio weightscope / ripser: 1 thread ${fmt(single.seconds / ripser.seconds)}, workers ${fmt(workers.seconds / ripser.seconds)} (wall ${fmt(single.wall / ripser.wall)}); gudhi / weightscope: ${gudhi.note ?? fmt(gudhi.seconds / single.seconds)}; bar counts ${same(single) && same(workers) ? "equal" : "DIFFER"}`);
 }
 fs.rmSync(tmp, { recursive: true, force: true });
