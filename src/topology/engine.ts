@@ -450,91 +450,9 @@ export function computePersistence(input: EngineInput): EngineOutput {
   columns.reverse();
 
   let simplices = edges;
-  const working = new WorkingColumn();
-  const workingReduction = new WorkingColumn();
-  const cocycleVerts = new Int32Array(maxDim + 2);
-  const cofacetVerts = new Int32Array(maxDim + 3);
+  const scratch: Scratch = { working: new WorkingColumn(), workingReduction: new WorkingColumn(), cocycleVerts: new Int32Array(maxDim + 2), cofacetVerts: new Int32Array(maxDim + 3) };
   for (let dim = 1; dim <= maxDim; dim++) {
-    const pivots = new IndexMap(columns.length);
-    const reduction = new ReductionMatrix();
-    let emergent = 0;
-    let additions = 0;
-    const addCoboundary = (diam: number, index: number): void => {
-      workingReduction.push(diam, index);
-      complex.startCofacets(index, diam, dim, true);
-      while (complex.nextCofacet()) if (complex.cofacetDiam <= threshold) working.push(complex.cofacetDiam, complex.cofacetIndex);
-    };
-    for (let c = 0; c < columns.length; c++) {
-      const birth = columns.diam[c];
-      const sigma = columns.index[c];
-      reduction.startColumn();
-      working.clear();
-      workingReduction.clear();
-
-      // Coboundary of sigma; stop early at an emergent pair (its first same-diameter cofacet is the
-      // pivot, and nothing else claims it).
-      let found = false;
-      let pivotDiam = 0;
-      let pivotIndex = -1;
-      let checkEmergent = true;
-      complex.startCofacets(sigma, birth, dim, true);
-      while (complex.nextCofacet()) {
-        const cd = complex.cofacetDiam;
-        if (cd > threshold) continue;
-        const ci = complex.cofacetIndex;
-        working.push(cd, ci);
-        if (checkEmergent && cd === birth) {
-          checkEmergent = false;
-          if (!pivots.has(ci) && complex.apparentFacet(complex.cofacetVertices(cofacetVerts), dim + 1, cd) === -1) {
-            found = true;
-            pivotDiam = cd;
-            pivotIndex = ci;
-            emergent++;
-            break;
-          }
-        }
-      }
-      if (!found) {
-        found = working.pivot();
-        pivotDiam = working.pivotDiam;
-        pivotIndex = working.pivotIndex;
-      }
-
-      for (;;) {
-        if (!found) {
-          diagrams[dim].push([birth, Infinity]);
-          if (cocycles) cocycles[dim].push(cocycleOf(complex, drain(workingReduction), sigma, dim, cocycleVerts));
-          break;
-        }
-        const other = pivots.get(pivotIndex);
-        if (other !== -1) {
-          additions++;
-          addCoboundary(columns.diam[other], columns.index[other]);
-          for (let e = reduction.begin(other), end = reduction.end(other); e < end; e++) addCoboundary(reduction.entries.diam[e], reduction.entries.index[e]);
-        } else {
-          const facet = complex.zeroApparentFacet(pivotIndex, pivotDiam, dim + 1);
-          if (facet !== -1) {
-            additions++;
-            addCoboundary(pivotDiam, facet);
-          } else {
-            if (pivotDiam > birth) {
-              diagrams[dim].push([birth, pivotDiam]);
-              if (cocycles) {
-                const stored = drain(workingReduction);
-                cocycles[dim].push(cocycleOf(complex, stored, sigma, dim, cocycleVerts));
-                refill(workingReduction, stored);
-              }
-            }
-            pivots.set(pivotIndex, c);
-            while (workingReduction.popPivot()) reduction.push(workingReduction.pivotDiam, workingReduction.pivotIndex);
-            break;
-          }
-        }
-        found = working.pivot();
-        pivotDiam = working.pivotDiam;
-        pivotIndex = working.pivotIndex;
-      }
-    }
+    const { pivots, emergent, additions } = reduceDimension(complex, columns, dim, diagrams[dim], cocycles ? cocycles[dim] : null, scratch);
     stats.push({ dim, simplices: simplices.length, columns: columns.length, apparent, emergent, additions });
 
     if (dim < maxDim) {
@@ -551,6 +469,103 @@ export function computePersistence(input: EngineInput): EngineOutput {
     }
   }
   return { diagrams, cocycles, stats };
+}
+
+interface Scratch {
+  working: WorkingColumn;
+  workingReduction: WorkingColumn;
+  cocycleVerts: Int32Array;
+  cofacetVerts: Int32Array;
+}
+
+/**
+ * Reduces the coboundary columns of one dimension (youngest first), appending its intervals (and
+ * cocycles) and returning the pivots for clearing. Its own function, so the JIT compiles it alone.
+ */
+function reduceDimension(complex: RipsComplex, columns: SimplexList, dim: number, diagram: Interval[], cocycles: number[][][] | null, scratch: Scratch): { pivots: IndexMap; emergent: number; additions: number } {
+  const { working, workingReduction, cocycleVerts, cofacetVerts } = scratch;
+  const threshold = complex.threshold;
+  const pivots = new IndexMap(columns.length);
+  const reduction = new ReductionMatrix();
+  let emergent = 0;
+  let additions = 0;
+  const addCoboundary = (diam: number, index: number): void => {
+    workingReduction.push(diam, index);
+    complex.startCofacets(index, diam, dim, true);
+    while (complex.nextCofacet()) if (complex.cofacetDiam <= threshold) working.push(complex.cofacetDiam, complex.cofacetIndex);
+  };
+  for (let c = 0; c < columns.length; c++) {
+    const birth = columns.diam[c];
+    const sigma = columns.index[c];
+    reduction.startColumn();
+    working.clear();
+    workingReduction.clear();
+
+    // Coboundary of sigma; stop early at an emergent pair (its first same-diameter cofacet is the
+    // pivot, and nothing else claims it).
+    let found = false;
+    let pivotDiam = 0;
+    let pivotIndex = -1;
+    let checkEmergent = true;
+    complex.startCofacets(sigma, birth, dim, true);
+    while (complex.nextCofacet()) {
+      const cd = complex.cofacetDiam;
+      if (cd > threshold) continue;
+      const ci = complex.cofacetIndex;
+      working.push(cd, ci);
+      if (checkEmergent && cd === birth) {
+        checkEmergent = false;
+        if (!pivots.has(ci) && complex.apparentFacet(complex.cofacetVertices(cofacetVerts), dim + 1, cd) === -1) {
+          found = true;
+          pivotDiam = cd;
+          pivotIndex = ci;
+          emergent++;
+          break;
+        }
+      }
+    }
+    if (!found) {
+      found = working.pivot();
+      pivotDiam = working.pivotDiam;
+      pivotIndex = working.pivotIndex;
+    }
+
+    for (;;) {
+      if (!found) {
+        diagram.push([birth, Infinity]);
+        if (cocycles) cocycles.push(cocycleOf(complex, drain(workingReduction), sigma, dim, cocycleVerts));
+        break;
+      }
+      const other = pivots.get(pivotIndex);
+      if (other !== -1) {
+        additions++;
+        addCoboundary(columns.diam[other], columns.index[other]);
+        for (let e = reduction.begin(other), end = reduction.end(other); e < end; e++) addCoboundary(reduction.entries.diam[e], reduction.entries.index[e]);
+      } else {
+        const facet = complex.zeroApparentFacet(pivotIndex, pivotDiam, dim + 1);
+        if (facet !== -1) {
+          additions++;
+          addCoboundary(pivotDiam, facet);
+        } else {
+          if (pivotDiam > birth) {
+            diagram.push([birth, pivotDiam]);
+            if (cocycles) {
+              const stored = drain(workingReduction);
+              cocycles.push(cocycleOf(complex, stored, sigma, dim, cocycleVerts));
+              refill(workingReduction, stored);
+            }
+          }
+          pivots.set(pivotIndex, c);
+          while (workingReduction.popPivot()) reduction.push(workingReduction.pivotDiam, workingReduction.pivotIndex);
+          break;
+        }
+      }
+      found = working.pivot();
+      pivotDiam = working.pivotDiam;
+      pivotIndex = working.pivotIndex;
+    }
+  }
+  return { pivots, emergent, additions };
 }
 
 export interface NextColumns {
