@@ -12,6 +12,9 @@ if (unknown.length) {
   console.error(`unknown benchmark(s) ${unknown.join(", ")}; available: ${all.join(", ")}`);
   process.exit(1);
 }
+// References run on one CPU thread, BLAS included (torch.set_num_threads does not bound OpenBLAS's own pool).
+process.env.OPENBLAS_NUM_THREADS = "1";
+process.env.OMP_NUM_THREADS = "1";
 let failed = 0;
 for (const name of names.length ? names : all) {
   console.log(`\n=== bench/${name} ===`);

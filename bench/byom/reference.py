@@ -5,6 +5,12 @@
 
 Prints one JSON line: the best wall time in milliseconds over the repeats, and the values read.
 """
+import os
+
+# One CPU thread, BLAS included (torch.set_num_threads does not bound OpenBLAS's own pool).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import json
 import struct
 import sys

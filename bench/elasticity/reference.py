@@ -5,6 +5,12 @@ finite:        for each row i, copy the weights, take one SGD step on sample i, 
 infinitesimal: for each row i, the loss gradient g_i, then the Jacobian-vector product J(X) g_i of the
                logits (torch.autograd.functional.jvp), S_rel = Var_p'(J' g) / Var_p(J_i g) (Fisher form).
 """
+import os
+
+# One CPU thread, BLAS included (torch.set_num_threads does not bound OpenBLAS's own pool).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import json
 import sys
 import time

@@ -6,6 +6,12 @@ lanczos: top-k eigenvalues of the cross-entropy Hessian of an MLP 784-128-10 (Re
 exact:   the full float64 Hessian of the half mean squared error of a 1-8-1 tanh net
          (torch.autograd.functional.hessian) and all its eigenvalues (torch.linalg.eigvalsh).
 """
+import os
+
+# One CPU thread, BLAS included (torch.set_num_threads does not bound OpenBLAS's own pool).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import json
 import sys
 import time

@@ -3,6 +3,12 @@
 Argument: one JSON object {sizes, x, y, n, lr, lanczos: {k, iterations, batch}} (x, y: raw float32 / int32
 files of the MNIST samples that run.ts used). Prints one JSON row per workload, in run.ts's Row format.
 """
+import os
+
+# One CPU thread, BLAS included (torch.set_num_threads does not bound OpenBLAS's own pool).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import json
 import sys
 import time

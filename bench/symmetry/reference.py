@@ -4,6 +4,12 @@ the inputs, and estimate every distinct component of G^(n) as a float64 mean wit
 usage: reference.py <networks> <width> <order> <outputs.f32 | -> <features>
 Prints one JSON line: seconds of the full pipeline on torch-sampled networks, and (when a file of the
 TypeScript ensemble's outputs [M, features] is given) the estimator on those same outputs, for comparison."""
+import os
+
+# One CPU thread, BLAS included (torch.set_num_threads does not bound OpenBLAS's own pool).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import itertools, json, sys, time
 import numpy as np
 import torch

@@ -1,6 +1,12 @@
 """PyTorch reference for bench/teleport (written for the bench, no code from the paper's repository):
 one random CoB teleport (intra, r = 0.5) of a model, and a 10-point sweep (one teleport + one gradient per
 cobRange), for an MLP 784-128-128-10 and a small CNN, on one CPU thread. Prints one JSON line of timings in ms."""
+import os
+
+# One CPU thread, BLAS included (torch.set_num_threads does not bound OpenBLAS's own pool).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import json
 import sys
 import time

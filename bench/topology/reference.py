@@ -1,5 +1,11 @@
 """GUDHI reference for bench/topology: Vietoris-Rips persistence of the same input, timed in-process.
 usage: reference.py <point-cloud|lower-distance> <file> <maxDim> [threshold]"""
+import os
+
+# One CPU thread, BLAS included (torch.set_num_threads does not bound OpenBLAS's own pool).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import json, sys, time
 import gudhi
 

@@ -1,5 +1,11 @@
 """PyTorch reference for bench/train: one epoch of MLP 784-256-10 (SGD, batch 128) on the first 10,000 MNIST
 training images, on ONE CPU thread. Prints JSON: {"epoch_s": ..., "step_ms": ..., "loss": ...}."""
+import os
+
+# One CPU thread, BLAS included (torch.set_num_threads does not bound OpenBLAS's own pool).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import json
 import sys
 import time

@@ -4,6 +4,7 @@
  * any parameter list (teleported, split or perturbed) without touching a LayersModel.
  */
 import * as windows from "./windows";
+import { matMul } from "../math/matmul";
 import * as tf from "@tensorflow/tfjs";
 import { finalActivation, type Activation, type Block, type ModelView } from "./view";
 import * as secondOrder from "../math/second-order";
@@ -37,7 +38,7 @@ function applyBlock(block: Block, index: number, params: readonly tf.Tensor[], h
     case "dense": {
       const kernel = params[block.kernel] as tf.Tensor2D;
       const input = h.rank === 2 ? (h as tf.Tensor2D) : (h.reshape([-1, h.shape[h.rank - 1]]) as tf.Tensor2D);
-      let out: tf.Tensor = tf.matMul(input, kernel);
+      let out: tf.Tensor = matMul(input, kernel);
       if (block.bias !== null) out = tf.add(out, params[block.bias]);
       if (h.rank !== 2) out = out.reshape([...h.shape.slice(0, -1), block.units]);
       return activate(out, skipSoftmax ? "linear" : block.activation, block.alpha);

@@ -4,6 +4,7 @@
  * Conv2DBackpropFilter (training a CNN fails there); these ops have first and second derivatives on every backend.
  */
 import * as tf from "@tensorflow/tfjs";
+import { matMul } from "../math/matmul";
 
 type Padding = "valid" | "same";
 type Pair = [number, number];
@@ -85,7 +86,7 @@ export function conv2d(x: tf.Tensor4D, kernel: tf.Tensor4D, strides: Pair, paddi
   const [n, outH, outW] = taps[0].shape;
   // One matMul per window offset, summed: no [N, H, W, kh*kw*C] patch tensor to build.
   const weights = kernel.reshape([kh * kw, inC, outC]);
-  const terms = taps.map((tap, t) => tf.matMul(tap.reshape([n * outH * outW, inC]), tf.squeeze(tf.slice(weights, [t, 0, 0], [1, -1, -1]), [0]) as tf.Tensor2D));
+  const terms = taps.map((tap, t) => matMul(tap.reshape([n * outH * outW, inC]) as tf.Tensor2D, tf.squeeze(tf.slice(weights, [t, 0, 0], [1, -1, -1]), [0]) as tf.Tensor2D));
   return (terms.length === 1 ? terms[0] : tf.addN(terms)).reshape([n, outH, outW, outC]);
 }
 
