@@ -172,9 +172,11 @@ export function endsOf(p: ParamCob, f: number): [number, number] {
 export function factorsOf(structure: CobStructure, tau: ArrayLike<number>): Float64Array[] {
   return structure.params.map((p) => {
     const d = new Float64Array(p.size);
+    // endsOf inlined: this loop runs over every weight of the model on each teleport.
     for (let f = 0; f < p.size; f++) {
-      const [o, i] = endsOf(p, f);
-      d[f] = (o < 0 ? 1 : tau[o]) / (i < 0 ? 1 : tau[i]);
+      const out = p.outOffset < 0 ? 1 : tau[p.outOffset + (f % p.outUnits)];
+      const inn = p.inOffset < 0 ? 1 : tau[p.inOffset + ((Math.floor(f / p.outUnits) % p.inUnits) % p.inChannels)];
+      d[f] = out / inn;
     }
     return d;
   });
@@ -192,7 +194,9 @@ export function applyCob(structure: CobStructure, params: readonly tf.Tensor[], 
   structure.params.forEach((p, k) => {
     const values = params[p.index].dataSync();
     const d = factors[k];
-    out[p.index] = tf.tensor(Float32Array.from(values, (v, f) => v * d[f]), params[p.index].shape, "float32");
+    const moved = new Float32Array(values.length);
+    for (let f = 0; f < moved.length; f++) moved[f] = values[f] * d[f];
+    out[p.index] = tf.tensor(moved, params[p.index].shape, "float32");
   });
   for (const s of structure.stats) {
     const mean = params[s.mean].dataSync();
