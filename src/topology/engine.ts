@@ -308,12 +308,11 @@ export class RipsComplex {
   /**
    * The cofacet forming a zero-persistence apparent pair with the simplex verts[0..dim] (descending)
    * of diameter diam, or -1: its oldest same-diameter cofacet, whose youngest same-diameter facet is
-   * the simplex again. Facets of smaller index leave out a larger vertex, so that holds when leaving
+   * the simplex again. w: the vertex that cofacet adds, when the caller knows it (-1: none). Facets of smaller index leave out a larger vertex, so that holds when leaving
    * out any vertex above the added one lowers the diameter.
    */
-  apparentCofacet(verts: Int32Array, dim: number, diam: number): number {
+  apparentCofacet(verts: Int32Array, dim: number, diam: number, w = this.firstCloseVertex(verts, dim + 1, diam, -1)): number {
     const count = dim + 1;
-    const w = this.firstCloseVertex(verts, count, diam, -1);
     if (w === -1) return -1;
     const D = this.dist;
     const wRow = w * this.n;
@@ -430,19 +429,24 @@ export function computePersistence(input: EngineInput): EngineOutput {
   const sets = new DisjointSets(n);
   let columns = new SimplexList(Math.max(16, edges.length - n));
   const ends = new Int32Array(2);
+  const graph = maxDim >= 1 ? new GrowingGraph(complex) : null;
   let apparent = 0;
-  for (let e = 0; e < edges.length; e++) {
+  for (let e = 0; e < edges.length; ) {
     const d = edges.diam[e];
-    const idx = edges.index[e];
-    complex.vertices(idx, 1, ends);
-    const a = sets.find(ends[0]);
-    const b = sets.find(ends[1]);
-    if (a !== b) {
-      if (d !== 0) diagrams[0].push([0, d]);
-      sets.union(a, b);
-    } else if (maxDim >= 1) {
-      if (complex.apparentCofacet(ends, 1, d) === -1) columns.push(d, idx);
-      else apparent++;
+    let groupEnd = e;
+    while (groupEnd < edges.length && edges.diam[groupEnd] === d) graph?.add(edges.index[groupEnd++]);
+    for (; e < groupEnd; e++) {
+      const idx = edges.index[e];
+      complex.vertices(idx, 1, ends);
+      const a = sets.find(ends[0]);
+      const b = sets.find(ends[1]);
+      if (a !== b) {
+        if (d !== 0) diagrams[0].push([0, d]);
+        sets.union(a, b);
+      } else if (graph) {
+        if (complex.apparentCofacet(ends, 1, d, graph.highestCommonNeighbour(ends[0], ends[1])) === -1) columns.push(d, idx);
+        else apparent++;
+      }
     }
   }
   for (let v = 0; v < n; v++) if (sets.find(v) === v) diagrams[0].push([0, Infinity]);
@@ -469,6 +473,40 @@ export function computePersistence(input: EngineInput): EngineOutput {
     }
   }
   return { diagrams, cocycles, stats };
+}
+
+/**
+ * The graph of the edges met so far, grown in filtration order, as one adjacency bitset per vertex
+ * (n^2 bits, 1/32 of the distance matrix). With every edge up to diameter d in it, an edge's oldest
+ * same-diameter cofacet adds the highest common neighbour of its ends: the highest bit of the AND of
+ * two rows, found a word at a time from the top instead of testing vertices one by one.
+ */
+class GrowingGraph {
+  private readonly words: number;
+  private readonly bits: Int32Array;
+  private readonly ends = new Int32Array(2);
+
+  constructor(private readonly complex: RipsComplex) {
+    this.words = (complex.n + 31) >> 5;
+    this.bits = new Int32Array(complex.n * this.words);
+  }
+
+  add(edge: number): void {
+    const [a, b] = this.complex.vertices(edge, 1, this.ends);
+    this.bits[a * this.words + (b >> 5)] |= 1 << (b & 31);
+    this.bits[b * this.words + (a >> 5)] |= 1 << (a & 31);
+  }
+
+  /** The largest vertex adjacent to both a and b, or -1 (neither row holds its own vertex, so a and b are never it). */
+  highestCommonNeighbour(a: number, b: number): number {
+    const W = this.words;
+    const bits = this.bits;
+    for (let k = W - 1; k >= 0; k--) {
+      const both = bits[a * W + k] & bits[b * W + k];
+      if (both !== 0) return k * 32 + 31 - Math.clz32(both);
+    }
+    return -1;
+  }
 }
 
 interface Scratch {
