@@ -434,7 +434,11 @@ export function computePersistence(input: EngineInput): EngineOutput {
   for (let e = 0; e < edges.length; ) {
     const d = edges.diam[e];
     let groupEnd = e;
-    while (groupEnd < edges.length && edges.diam[groupEnd] === d) graph?.add(edges.index[groupEnd++]);
+    // (graph?.add(edges.index[groupEnd++]) would skip the increment too when graph is null: maxDim 0 hung.)
+    while (groupEnd < edges.length && edges.diam[groupEnd] === d) {
+      if (graph) graph.add(edges.index[groupEnd]);
+      groupEnd++;
+    }
     for (; e < groupEnd; e++) {
       const idx = edges.index[e];
       complex.vertices(idx, 1, ends);
