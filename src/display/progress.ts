@@ -51,3 +51,8 @@ export function progress(label: string, total: number): Progress {
 function escape(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;");
 }
+
+/** Lets queued events run (a notebook interrupt among them) between chunks of long work. */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

@@ -17,6 +17,7 @@ import * as tf from "@tensorflow/tfjs";
 import { activate, crossEntropyFromLogits, forward, lossOf, trainableLoss, type LossKind } from "../model/functional";
 import type { Activation, ModelView } from "../model/view";
 import { gradient } from "../math/hessian";
+import { yieldToEventLoop } from "../display/progress";
 
 export type StepRule = "sgd" | "adam";
 export type Mode = "finite" | "infinitesimal";
@@ -296,7 +297,7 @@ class GenericEngine implements Engine {
         const values = product.dataSync();
         product.dispose();
         for (let i = 0; i < n; i++) pairs.set(values.subarray(i * count * width, (i + 1) * count * width), (i * m + start) * width);
-        await new Promise((resolve) => setImmediate(resolve));
+        await yieldToEventLoop();
       }
       const [self, norm2] = tf.tidy(() => {
         const rows = Array.from({ length: n }, (_, i) => tf.neg(tf.matMul(this.jacobianRows(x.slice(i, 1)), directions.slice(i, 1), false, true)).reshape([width]));

@@ -9,7 +9,7 @@ import { readParams, assertFiniteParams } from "../model/params";
 import type { LossKind } from "../model/functional";
 import { asDataset, type Dataset } from "../data/dataset";
 import { Rng } from "../math/rng";
-import { progress } from "../display/progress";
+import { progress, yieldToEventLoop } from "../display/progress";
 import { makeEngine, measuredOutput, lossSlope, type Mode, type StepRule, type ProbeSetup } from "./engine";
 import { changeSize, norm, type Kind } from "./measure";
 import { selectPoints, labelsOf, gatherRows, type PointSpec } from "./points";
@@ -166,7 +166,7 @@ export async function measureElasticity(view: ModelView, params: readonly tf.Ten
         }
       }
       bar?.update(start + count);
-      await new Promise((resolve) => setImmediate(resolve));
+      await yieldToEventLoop();
     }
     bar?.finish();
   } finally {

@@ -6,7 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { figure, type Figure } from "../display/figure";
-import { progress } from "../display/progress";
+import { progress, yieldToEventLoop } from "../display/progress";
 import { Result } from "../display/result";
 import { Table } from "../display/table";
 import { ExactNet } from "../hessian/float64";
@@ -139,7 +139,7 @@ export async function ladder(options: LadderOptions = {}): Promise<LadderResult>
         }
         if (Date.now() - lastYield > YIELD_MS) {
           bar.update(wi * steps + step, `width ${width}, loss ${loss.toExponential(3)}`);
-          await new Promise((resolve) => setImmediate(resolve));
+          await yieldToEventLoop();
           lastYield = Date.now();
         }
       }

@@ -9,7 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../math/rng";
 import { activate } from "../model/functional";
 import { mlp } from "../model/build";
-import { progress } from "../display/progress";
+import { progress, yieldToEventLoop } from "../display/progress";
 import type { Activation } from "../model/view";
 
 /**
@@ -195,7 +195,7 @@ export class Ensemble {
         disposeChunk(chunk);
       }
       bar?.update(chunk.start + chunk.count);
-      await new Promise((resolve) => setImmediate(resolve));
+      await yieldToEventLoop();
     }
     bar?.finish();
   }

@@ -11,8 +11,9 @@ import { figure, type Figure } from "../display/figure";
 import { Table } from "../display/table";
 import { progress } from "../display/progress";
 import { applyCob, sampleCob, type SamplingOptions } from "./structure";
-import { landscapeOf, paramsOf, lossAt, valuesOf, pause } from "./landscape";
+import { landscapeOf, paramsOf, lossAt, valuesOf } from "./landscape";
 import { linspace } from "../math/special";
+import { yieldToEventLoop } from "../display/progress";
 
 export interface LevelCurveOptions extends SamplingOptions {
   /** Teleports in the walk (default 10). */
@@ -45,7 +46,7 @@ export async function levelCurve(model: tf.LayersModel, data: Dataset | { x: tf.
       current = next;
       walk.push({ step: k, loss: lossAt(land, current), distance: distance(valuesOf(land, current), w0) });
       bar.update(k);
-      await pause();
+      await yieldToEventLoop();
     }
     const end = current;
     const length = walk[walk.length - 1].distance;
@@ -55,7 +56,7 @@ export async function levelCurve(model: tf.LayersModel, data: Dataset | { x: tf.
       chord.push({ t, loss: lossAt(land, mixed), distance: t * length });
       tf.dispose(mixed);
       bar.update(steps + i + 1);
-      await pause();
+      await yieldToEventLoop();
     }
     bar.finish();
     return new LevelCurveResult(walk, chord);

@@ -12,6 +12,7 @@ import { figure, type Figure } from "../display/figure";
 import { Table } from "../display/table";
 import { factorsOf, sampleCob, type SamplingOptions } from "./structure";
 import { landscapeOf, paramsOf, gradientAt, valuesOf, meanStd } from "./landscape";
+import { yieldToEventLoop } from "../display/progress";
 
 export interface MicroAnglesOptions extends SamplingOptions {
   /** Micro-teleports (and random control directions) drawn (default 100). */
@@ -43,7 +44,7 @@ export async function microAngles(model: tf.LayersModel, data: Dataset | { x: tf
     const d = factorsOf(land.structure, sampleCob(land.structure, sampling, rng));
     teleport.push(angle(g, d.map((dk, k) => dk.map((x, e) => w[k][e] * (x - 1)))));
     control.push(angle(g, g.map((gk) => Float64Array.from(gk, () => rng.normal()))));
-    if (i % 10 === 9) await new Promise((resolve) => setImmediate(resolve));
+    if (i % 10 === 9) await yieldToEventLoop();
   }
   return new MicroAnglesResult(teleport, control, size, sampling.cobRange);
 }

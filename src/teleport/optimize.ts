@@ -19,9 +19,10 @@ import { figure, type Figure } from "../display/figure";
 import { Table } from "../display/table";
 import { progress } from "../display/progress";
 import { endsOf, perLayer, type CobStructure, type LayerCob } from "./structure";
-import { landscapeOf, paramsOf, gradientAt, valuesOf, cobLoss, lossAt, pause, type Landscape } from "./landscape";
+import { landscapeOf, paramsOf, gradientAt, valuesOf, cobLoss, lossAt, type Landscape } from "./landscape";
 import { readParams } from "../model/params";
 import { teleport, type FunctionCheck, type TeleportResult } from "./teleport";
+import { yieldToEventLoop } from "../display/progress";
 
 export type Objective = "gradNorm" | "oneStepDecrease" | "balance" | "sharper" | "flatter";
 const OBJECTIVES: Objective[] = ["gradNorm", "oneStepDecrease", "balance", "sharper", "flatter"];
@@ -130,7 +131,7 @@ export async function searchCob(land: Landscape, params: readonly tf.Tensor[], o
     }
     history.push(current.value);
     bar?.update(it + 1, `${objective} ${current.value.toPrecision(5)}`);
-    await pause();
+    await yieldToEventLoop();
   }
   bar?.finish(`${objective} ${before.toPrecision(5)} -> ${current.value.toPrecision(5)}`);
   return { theta, box, before, after: current.value, history };

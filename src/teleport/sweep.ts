@@ -18,9 +18,10 @@ import { figure, type Figure } from "../display/figure";
 import { Table } from "../display/table";
 import { progress } from "../display/progress";
 import { applyCob, sampleCob, samplingMoments, endsOf, type Sampling, type CobStructure } from "./structure";
-import { landscapeOf, paramsOf, gradientAt, valuesOf, meanStd, pause, type Landscape } from "./landscape";
+import { landscapeOf, paramsOf, gradientAt, valuesOf, meanStd, type Landscape } from "./landscape";
 import { linspace } from "../math/special";
 import type { LossKind } from "../model/functional";
+import { yieldToEventLoop } from "../display/progress";
 
 export interface SweepOptions {
   /** cobRange values (default 10 points from 0.01 to 0.9, the paper's range). */
@@ -92,7 +93,7 @@ export async function sweep(model: tf.LayersModel, data: Dataset | { x: tf.Tenso
         measured.weight.push(Math.sqrt(w12 / w2));
         measured.change.push(Math.abs(Math.sqrt(g2 / w2) - Math.sqrt(g12 / w12)));
         bar.update(ri * samples + s + 1, `r = ${r.toFixed(3)}`);
-        await pause();
+        await yieldToEventLoop();
       }
       const grad = meanStd(measured.grad);
       const hid = meanStd(measured.hidden);

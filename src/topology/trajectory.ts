@@ -16,6 +16,7 @@ import { distancesOfPoints } from "./input";
 import { mapper, type MapperOptions, type MapperResult } from "./mapper";
 import { pca } from "./pca";
 import { persistenceOfMatrix, type PersistenceResult } from "./persistence";
+import { yieldToEventLoop } from "../display/progress";
 
 export interface TrajectoryOptions extends CloudOptions {
   /** Neurons closer than this (incoming weights, Euclidean) are one group (default 1% of the largest neuron norm in the run). */
@@ -30,7 +31,6 @@ export interface TrajectoryOptions extends CloudOptions {
   seed?: number;
 }
 
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export async function trajectory(run: TrainRun, options: TrajectoryOptions = {}): Promise<TrajectoryResult> {
   const c = cloud(run, options);

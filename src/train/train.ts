@@ -9,7 +9,7 @@ import { forward, crossEntropyFromLogits, defaultLoss, lossOf, type LossKind } f
 import { readParams, assertFiniteParams } from "../model/params";
 import { asDataset, type Dataset } from "../data/dataset";
 import { Rng } from "../math/rng";
-import { progress } from "../display/progress";
+import { progress, yieldToEventLoop } from "../display/progress";
 import { makeOptimizer, type OptimizerName, type OptimizerSpec, type OptimizerState } from "./optimizer";
 import { Trajectory, type TrajectoryOptions } from "./trajectory";
 import { TrainRun, type EpochRecord, type StepRecord } from "./run";
@@ -164,7 +164,7 @@ export async function train(model: tf.LayersModel, data: Dataset | { x: tf.Tenso
         for (const h of hooks) if (h.every && step % h.every === 0) await h.onStep(context(epoch));
         bar?.update(step, `epoch ${epoch + 1}/${epochs}  loss ${lossValue.toPrecision(4)}`);
         if (Date.now() - lastYield > YIELD_MS) {
-          await new Promise((resolve) => setImmediate(resolve));
+          await yieldToEventLoop();
           lastYield = Date.now();
         }
       }
