@@ -19,6 +19,7 @@ import { Table } from "../display/table";
 import { checkInputs, measureElasticity, resolveOptions, type ElasticityOptions } from "./probe";
 import { selectPoints } from "./points";
 import { fmt } from "./result";
+import { meanAndStd } from "../math/special";
 
 export interface TrackOptions extends Omit<ElasticityOptions, "points" | "against" | "progress"> {
   /** Options of ws.train for each run (epochs, batchSize, lr, optimizer, ...); its seed is the run's seed. */
@@ -134,9 +135,9 @@ export class ElasticityTrack extends Result {
     const std: number[] = [];
     for (let t = 0; t < length; t++) {
       const values = this.runs.filter((r) => r.length > t).map((r) => pick(r[t])).filter((v) => !Number.isNaN(v));
-      const m = values.reduce((a, b) => a + b, 0) / values.length;
-      mean.push(values.length ? m : NaN);
-      std.push(values.length > 1 ? Math.sqrt(values.reduce((a, v) => a + (v - m) ** 2, 0) / (values.length - 1)) : 0);
+      const summary = meanAndStd(values);
+      mean.push(summary.mean);
+      std.push(values.length ? summary.std : 0);
     }
     return { mean, std };
   }

@@ -1,4 +1,4 @@
-/** Small float64 numerics shared by the probes: the error function and evenly spaced grids. */
+/** Small float64 numerics shared by the probes: the error function, evenly spaced grids, mean and spread. */
 
 /** Complementary error function, fractional error below 1.2e-7 everywhere (Chebyshev-fitted exponent). */
 export function erfc(x: number): number {
@@ -19,4 +19,15 @@ export function linspace(lo: number, hi: number, count: number): number[] {
   if (!(Number.isInteger(count) && count >= 1)) throw new Error(`linspace: count must be a positive integer, got ${count}`);
   if (count === 1) return [lo];
   return Array.from({ length: count }, (_, i) => lo + ((hi - lo) * i) / (count - 1));
+}
+
+/**
+ * Mean and sample standard deviation (divisor n - 1) of the values; the standard deviation of a single value is
+ * `whenSingle` (0 or NaN, as the caller reports it); no values give NaN for both.
+ */
+export function meanAndStd(values: readonly number[], whenSingle = 0): { mean: number; std: number } {
+  const n = values.length;
+  if (n === 0) return { mean: NaN, std: NaN };
+  const mean = values.reduce((a, b) => a + b, 0) / n;
+  return { mean, std: n > 1 ? Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1)) : whenSingle };
 }

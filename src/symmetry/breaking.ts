@@ -20,6 +20,7 @@ import { asDataset, type Dataset } from "../data/dataset";
 import { forward } from "../model/functional";
 import { train } from "../train/train";
 import { ensemble } from "./ensemble";
+import { meanAndStd } from "../math/special";
 
 export type TargetCoding = "one-hot" | "one-cold";
 
@@ -257,11 +258,11 @@ export async function breaking(data: BreakingData, options: BreakingOptions = {}
         const perSeed = results.get(broken ? `${coding}|${mu}|${k}` : `${coding}|0|0`) as number[][];
         const best = perSeed.map(bestOf);
         const gains = best.map((b, s) => b - symmetric[s]);
-        const { mean, sd } = meanAndSd(best);
-        const gain = meanAndSd(gains);
+        const { mean, std: sd } = meanAndStd(best, NaN);
+        const gain = meanAndStd(gains, NaN);
         cells.push({
           targets: coding, mu, k, meanNorm: Math.abs(mu) * Math.sqrt(k * hidden), residual: broken ? `SO(${classes - 1})` : `SO(${classes})`,
-          best, epochs: perSeed, mean, sd, gain: gain.mean, gainStderr: gain.sd / Math.sqrt(gains.length),
+          best, epochs: perSeed, mean, sd, gain: gain.mean, gainStderr: gain.std / Math.sqrt(gains.length),
         });
       }
     }
@@ -276,9 +277,3 @@ function bestOf(accuracies: number[]): number {
   return accuracies.length ? Math.max(...accuracies) : NaN;
 }
 
-/** Mean and sample standard deviation (NaN sd for one value). */
-function meanAndSd(values: number[]): { mean: number; sd: number } {
-  const mean = values.reduce((a, v) => a + v, 0) / values.length;
-  const sd = values.length > 1 ? Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1)) : NaN;
-  return { mean, sd };
-}

@@ -6,6 +6,7 @@ import { readParams, assertFiniteParams } from "../model/params";
 import { gradient } from "../math/hessian";
 import { asDataset, type Dataset } from "../data/dataset";
 import { cobStructure, type CobStructure } from "./structure";
+import { meanAndStd } from "../math/special";
 
 export interface Landscape {
   view: ModelView;
@@ -76,15 +77,8 @@ export function valuesOf(land: Landscape, params: readonly tf.Tensor[]): Float64
 }
 
 
+/** Mean and sample standard deviation of the finite values (a blown-up sample is left out, not averaged in). */
 export function meanStd(values: number[]): { mean: number; std: number } {
-  const finite = values.filter(Number.isFinite);
-  if (finite.length === 0) return { mean: NaN, std: NaN };
-  const mean = finite.reduce((a, b) => a + b, 0) / finite.length;
-  const std = finite.length > 1 ? Math.sqrt(finite.reduce((a, b) => a + (b - mean) ** 2, 0) / (finite.length - 1)) : 0;
-  return { mean, std };
+  return meanAndStd(values.filter(Number.isFinite));
 }
 
-/** Lets a notebook interrupt land between chunks of work. */
-export function pause(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
