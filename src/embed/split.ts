@@ -11,7 +11,7 @@ import { Rng } from "../math/rng";
 import { viewOf, weightedBlocks, type ModelView } from "../model/view";
 import { assertFiniteParams, cloneModel, readParams } from "../model/params";
 import { applyPlan, hiddenLayer, readArrays, rebuildModel, type ChannelPlan, type HiddenLayer } from "./channels";
-import { compareFunctions, probeInputs, type FunctionCheck } from "./check";
+import { compareFunctions, probeInputs, type FunctionCheck } from "../model/check";
 
 /** Relative output change an exact embedding must stay within in float32 (observed <= 4e-7). */
 export const EMBED_TOLERANCE = 1e-5;

@@ -10,6 +10,7 @@ import { Result } from "../display/result";
 import { figure, type Figure } from "../display/figure";
 import { Table } from "../display/table";
 import { cobStructure, applyCob, sampleCob, parseCob, perLayer, type CobStructure, type CobInput, type LayerCob, type SamplingOptions } from "./structure";
+import { compareFunctions, type FunctionCheck } from "../model/check";
 
 export interface TeleportOptions extends SamplingOptions {
   seed?: number;
@@ -19,14 +20,7 @@ export interface TeleportOptions extends SamplingOptions {
   probe?: tf.Tensor;
 }
 
-/** Output difference between the model and its teleport on the probe inputs. */
-export interface FunctionCheck {
-  /** max |f'(x) - f(x)| over probe outputs. */
-  maxAbs: number;
-  /** maxAbs / max(1, max |f(x)|): the reference's float32 criterion is rel <= 1e-5. */
-  rel: number;
-  samples: number;
-}
+export type { FunctionCheck };
 
 export const FUNCTION_TOLERANCE = 1e-5;
 const PROBE_SAMPLES = 32;
@@ -76,17 +70,7 @@ export function probeInputs(view: ModelView, probe: tf.Tensor | undefined, seed:
 export function functionCheck(view: ModelView, before: tf.LayersModel, after: tf.LayersModel, probe: tf.Tensor | undefined, seed: number): FunctionCheck {
   const x = probeInputs(view, probe, seed);
   try {
-    const [fx, gx] = [before.predict(x), after.predict(x)] as tf.Tensor[];
-    const a = fx.dataSync();
-    const b = gx.dataSync();
-    tf.dispose([fx, gx]);
-    let maxAbs = 0;
-    let scale = 1;
-    for (let i = 0; i < a.length; i++) {
-      maxAbs = Math.max(maxAbs, Math.abs(a[i] - b[i]));
-      scale = Math.max(scale, Math.abs(a[i]));
-    }
-    return { maxAbs, rel: maxAbs / scale, samples: x.shape[0] };
+    return compareFunctions(before, after, x, FUNCTION_TOLERANCE);
   } finally {
     x.dispose();
   }

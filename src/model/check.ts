@@ -1,7 +1,7 @@
-/** How much a network's function changed between two models, measured on probe inputs. */
+/** How much a network's function changed between two models (a teleport, an embedding), measured on probe inputs. */
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../math/rng";
-import type { ModelView } from "../model/view";
+import type { ModelView } from "./view";
 
 export interface FunctionCheck {
   samples: number;
