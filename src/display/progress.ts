@@ -1,4 +1,7 @@
-/** A progress bar that updates in place: a notebook display (display_id) in tslab, stderr elsewhere. */
+/**
+ * A progress bar that updates in place, tqdm-style (percent, bar, count, elapsed time, ETA, rate): a notebook display
+ * (display_id) in tslab, stderr elsewhere. Every long call in the library reports through this one implementation.
+ */
 import { randomBytes } from "crypto";
 import { inKernel, sendBundle } from "./kernel";
 
@@ -9,36 +12,74 @@ export interface Progress {
   finish(status?: string): void;
 }
 
-const MIN_INTERVAL_MS = 200;
+export interface ProgressOptions {
+  /** Milliseconds clock (default performance.now); tests pass a fake one. */
+  clock?: () => number;
+  /** Text sink outside a kernel (default process.stderr; given explicitly it is written even under WEIGHTSCOPE_QUIET=1). */
+  stream?: { write(text: string): unknown; isTTY?: boolean };
+}
 
-export function progress(label: string, total: number): Progress {
+const MIN_INTERVAL_MS = 200;
+const BAR_WIDTH = 20;
+
+/** Whole seconds (truncated, as tqdm does) as mm:ss or h:mm:ss. */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  const two = (n: number) => String(n).padStart(2, "0");
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h > 0 ? `${h}:${two(m)}:${two(s % 60)}` : `${two(m)}:${two(s % 60)}`;
+}
+
+/** Items per second, or seconds per item when slower than one a second. */
+function formatRate(done: number, seconds: number): string {
+  if (done <= 0 || seconds <= 0) return "? it/s";
+  const rate = done / seconds;
+  return rate >= 1 ? `${rate.toFixed(rate >= 100 ? 0 : 2)} it/s` : `${(seconds / done).toFixed(2)} s/it`;
+}
+
+/**
+ * One line of a bar: `label  45%|█████████           | 45/100 [00:12<00:15, 3.61 it/s, status]`. The ETA assumes the
+ * remaining items go at the mean rate so far; it is "?" before the first item and absent once finished.
+ */
+export function progressText(label: string, done: number, total: number, elapsedMs: number, status?: string, finished = false): string {
+  const frac = total > 0 ? Math.min(1, Math.max(0, done / total)) : 1;
+  const filled = Math.round(frac * BAR_WIDTH);
+  const bar = "█".repeat(filled) + " ".repeat(BAR_WIDTH - filled);
+  const seconds = elapsedMs / 1000;
+  const eta = finished ? "" : done > 0 ? `<${formatDuration(((total - done) * seconds) / done)}` : "<?";
+  const tail = [formatRate(done, seconds), ...(status ? [status] : [])].join(", ");
+  return `${label} ${String(Math.floor(100 * frac)).padStart(3)}%|${bar}| ${done}/${total} [${formatDuration(seconds)}${eta}, ${tail}]`;
+}
+
+export function progress(label: string, total: number, options: ProgressOptions = {}): Progress {
+  const clock = options.clock ?? (() => performance.now());
+  const started = clock();
   const id = `ws-progress-${randomBytes(6).toString("hex")}`;
   const kernel = inKernel();
-  // Outside a notebook: a live bar on a terminal, one final line otherwise; nothing under WEIGHTSCOPE_QUIET=1.
-  const quiet = !kernel && process.env.WEIGHTSCOPE_QUIET === "1";
-  const tty = !kernel && process.stderr.isTTY === true;
+  const stream = options.stream ?? process.stderr;
+  // Outside a notebook: a live bar on a terminal, one final line otherwise; nothing under WEIGHTSCOPE_QUIET=1
+  // unless the caller chose the stream.
+  const quiet = !kernel && options.stream === undefined && process.env.WEIGHTSCOPE_QUIET === "1";
+  const tty = !kernel && stream.isTTY === true;
   let sent = false;
-  let last = 0;
-  let lastText = "";
+  let last = -Infinity;
 
-  const render = (done: number, status: string | undefined, force: boolean) => {
-    const now = Date.now();
-    if (!force && now - last < MIN_INTERVAL_MS) return;
+  const render = (done: number, status: string | undefined, final: boolean) => {
+    const now = clock();
+    if (!final && now - last < MIN_INTERVAL_MS) return;
     last = now;
-    const frac = total > 0 ? Math.min(1, done / total) : 1;
-    const text = `${label} ${done}/${total}${status ? `  ${status}` : ""}`;
-    if (text === lastText && !force) return;
-    lastText = text;
     if (quiet) return;
+    const text = progressText(label, done, total, now - started, status, final);
     if (kernel) {
-      const pct = (100 * frac).toFixed(1);
-      const html = `<div style="font-family:monospace"><progress value="${done}" max="${total}" style="width:240px"></progress> ${pct}% ${escape(text)}</div>`;
+      const html = `<pre style="margin:0">${escape(text)}</pre>`;
       sendBundle({ "text/html": html, "text/plain": text }, id, sent);
       sent = true;
     } else if (tty) {
-      process.stderr.write(`\r${text}`.padEnd(80) + (force ? "\n" : ""));
-    } else if (force) {
-      process.stderr.write(`${text}\n`);
+      // \x1b[K clears what a longer previous line left behind.
+      stream.write(`\r${text}\x1b[K` + (final ? "\n" : ""));
+    } else if (final) {
+      stream.write(`${text}\n`);
     }
   };
 
