@@ -17,15 +17,19 @@ export { viewOf, type ModelView } from "./model/view";
 export { cloneModel, flattenParams, unflattenParams } from "./model/params";
 export { train, evaluate, TrainRun, Trajectory, type TrainOptions, type TrainHook, type StepContext } from "./train";
 export { Result, Table, figure, grid, showFigure, showTable, showMarkdown, type Figure } from "./display";
-export { registerResult, SavedResult } from "./io";
+export type { DataFrame } from "danfojs-node";
+export { registerResult, SavedResult, type SavedKinds } from "./io";
 
 /** Saves a result as JSON (atomically); `.safetensors(model, path)` and `.tfjs(model, dir)` export models. */
 export const save = Object.assign((result: Parameters<typeof saveResult>[0], file: string) => saveResult(result, file), {
   safetensors: saveSafetensors,
   tfjs: saveTfjs,
 });
-/** Loads a saved result; `.safetensors(path, options)` and `.tfjs(modelJson)` load models trained elsewhere. */
-export const load = Object.assign((file: string) => loadResult(file), { safetensors: loadSafetensors, tfjs: loadTfjs });
+/**
+ * Loads a saved result (`ws.load(file, "train")` is typed TrainRun and checks the kind); `.safetensors(path, options)`
+ * and `.tfjs(modelJson)` load models trained elsewhere.
+ */
+export const load = Object.assign(((file: string, kind?: string) => loadResult(file, kind)) as typeof loadResult, { safetensors: loadSafetensors, tfjs: loadTfjs });
 export { inspectSafetensors } from "./load";
 
 // Probes

@@ -2,8 +2,9 @@
  * Backend selection: tensorflow (native, only if it really registers) > webgpu (Dawn, only with an adapter)
  * > wasm > cpu. A backend that was asked for by name and cannot start is an error, never a silent fallback.
  */
-import { inspect } from "node:util";
 import * as tf from "@tensorflow/tfjs";
+import { attachDisplay } from "../display/bundle";
+import { Table } from "../display/table";
 import { loadWebgpu, describeAdapter, type AdapterInfo } from "./webgpu";
 
 export { findVulkanLoader, type AdapterInfo } from "./webgpu";
@@ -173,12 +174,16 @@ export function backendInfo(): BackendInfo {
 }
 
 /**
- * Gives the info a one-line util.inspect form: `await ws.ready()` as a cell's last expression prints that line
- * (the full reasons were already printed once) instead of the whole object.
+ * Gives the info a one-line util.inspect form and an HTML table (as a cell's last value, `await ws.ready()` shows
+ * them) instead of the whole object; the full reasons were already printed once.
  */
 function withSummary(info: BackendInfo): BackendInfo {
-  Object.defineProperty(info, inspect.custom, { value: () => `BackendInfo { ${info.name} on ${info.device} }`, enumerable: false });
-  return info;
+  return attachDisplay(info, () => `BackendInfo { ${info.name} on ${info.device}${info.skipped.length ? `; skipped ${info.skipped.map((s) => s.name).join(", ")}` : ""} }`, () => backendHtml(info));
+}
+
+function backendHtml(info: BackendInfo): string {
+  const skipped = Object.fromEntries(info.skipped.map((s) => [`skipped ${s.name}`, s.reason]));
+  return Table.fromObject({ backend: info.name, device: info.device, requested: info.requested, ...skipped }, "weightscope backend").toHTML();
 }
 
 /** One line: the backend, its device and why faster ones were skipped. */

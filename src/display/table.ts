@@ -1,4 +1,8 @@
 /** Tables: one class, rendered as HTML, markdown and aligned text, convertible to a danfojs DataFrame. */
+import { inspect } from "util";
+import type { DataFrame } from "danfojs-node";
+import { escapeHtml } from "./bundle";
+import { tableToDataFrame } from "./frame";
 import type { MimeBundle } from "./kernel";
 
 export type Cell = number | string | boolean | null;
@@ -42,10 +46,7 @@ export class Table {
   }
 
   toHTML(): string {
-    const head = this.columns.map((c) => `<th>${escapeHtml(c)}</th>`).join("");
-    const body = this.rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(formatCell(c))}</td>`).join("")}</tr>`).join("\n");
-    const caption = this.title ? `<caption>${escapeHtml(this.title)}</caption>` : "";
-    return `<table class="weightscope-table">${caption}<thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+    return htmlTable(this.columns, this.rows, { title: this.title });
   }
 
   toMarkdown(): string {
@@ -70,17 +71,29 @@ export class Table {
     return { "text/html": this.toHTML(), "text/markdown": this.toMarkdown(), "text/plain": this.toText() };
   }
 
-  /** A danfojs DataFrame (danfojs-node is loaded on first use: it is large). */
-  toDataFrame(): unknown {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const dfd = require("danfojs-node") as { DataFrame: new (data: unknown, options?: unknown) => unknown };
-    const data = Object.fromEntries(this.columns.map((c, j) => [c, this.rows.map((r) => r[j])]));
-    return new dfd.DataFrame(data);
+  /**
+   * A danfojs DataFrame of the rows (danfojs-node is loaded on first use: it is large). A column named `index`
+   * with distinct values becomes the row index; other names that are DataFrame members get a trailing "_".
+   */
+  toDataFrame(): DataFrame {
+    return tableToDataFrame(this);
   }
 
   toJSON(): { title: string; columns: string[]; rows: Cell[][] } {
     return { title: this.title, columns: this.columns, rows: this.rows };
   }
+
+  /** One line: the title, the size and the column names. */
+  [inspect.custom](): string {
+    const columns = this.columns.length > 8 ? [...this.columns.slice(0, 8), "..."] : this.columns;
+    return `Table${this.title ? ` "${oneLine(this.title)}"` : ""} (${this.rows.length} rows x ${this.columns.length} columns: ${columns.join(", ")})`;
+  }
+}
+
+/** Titles may hold line breaks; an inspect line must not. */
+function oneLine(s: string): string {
+  const flat = s.replace(/\s+/g, " ").trim();
+  return flat.length > 80 ? `${flat.slice(0, 77)}...` : flat;
 }
 
 export function formatCell(c: Cell): string {
@@ -95,6 +108,37 @@ export function formatCell(c: Cell): string {
   return String(c);
 }
 
-function escapeHtml(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+export interface HtmlTableOptions {
+  title?: string;
+  /** Row labels shown in a first, unnamed header column (a DataFrame's index); none when absent. */
+  index?: readonly unknown[];
+  /** More rows than this show the first and last five with an ellipsis row between (as pandas does). */
+  maxRows?: number;
+  /** A line under the table, e.g. "441 rows x 3 columns". */
+  footer?: string;
+}
+
+const EDGE_ROWS = 5;
+
+/** The one HTML table renderer (tables and DataFrames): cells formatted by formatCell, text escaped. */
+export function htmlTable(columns: readonly string[], rows: readonly (readonly unknown[])[], options: HtmlTableOptions = {}): string {
+  const { title = "", index, maxRows = Infinity, footer } = options;
+  const cell = (c: unknown) => escapeHtml(formatCell(isCell(c) ? c : String(c)));
+  const label = (i: number) => (index ? `<th>${cell(index[i])}</th>` : "");
+  const line = (i: number) => `<tr>${label(i)}${rows[i].map((c) => `<td>${cell(c)}</td>`).join("")}</tr>`;
+  const shown = rows.length > maxRows ? [...range(0, EDGE_ROWS), -1, ...range(rows.length - EDGE_ROWS, rows.length)] : range(0, rows.length);
+  const ellipsis = `<tr>${index ? "<th>...</th>" : ""}${columns.map(() => "<td>...</td>").join("")}</tr>`;
+  const body = shown.map((i) => (i < 0 ? ellipsis : line(i))).join("\n");
+  const head = (index ? "<th></th>" : "") + columns.map((c) => `<th>${escapeHtml(c)}</th>`).join("");
+  const caption = title ? `<caption>${escapeHtml(title)}</caption>` : "";
+  const table = `<table class="weightscope-table">${caption}<thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+  return footer ? `${table}\n<p>${escapeHtml(footer)}</p>` : table;
+}
+
+function isCell(c: unknown): c is Cell {
+  return c === null || typeof c === "number" || typeof c === "string" || typeof c === "boolean";
+}
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
 }

@@ -93,8 +93,22 @@ export class SavedResult extends Result {
   }
 }
 
-/** Loads a result saved by ws.save; a missing, truncated or foreign file is a clear error. */
-export function load(file: string): Result {
+/**
+ * The class ws.load returns for each saved kind that has its own loader: `ws.load(file, "train")` is typed TrainRun.
+ * Other kinds come back as SavedResult.
+ */
+export interface SavedKinds {
+  train: TrainRun;
+}
+
+/**
+ * Loads a result saved by ws.save; a missing, truncated or foreign file is a clear error. With `kind` the file must
+ * hold a result of that kind (checked), and the value is typed as its class.
+ */
+export function load<K extends keyof SavedKinds>(file: string, kind: K): SavedKinds[K];
+export function load(file: string, kind?: string): Result;
+export function load(file: string, kind?: string): Result {
+  if (kind !== undefined && typeof kind !== "string") throw new Error(`ws.load: kind must be a result kind such as "train", got ${typeof kind}`);
   let text: string;
   try {
     text = fs.readFileSync(file, "utf8");
@@ -112,12 +126,13 @@ export function load(file: string): Result {
   if (parsed.version !== VERSION) throw new Error(`ws.load: ${file} has format version ${String(parsed.version)}; this weightscope reads version ${VERSION}`);
   const result = parsed.result as Record<string, unknown> | undefined;
   if (!result || typeof result.kind !== "string") throw new Error(`ws.load: ${file} holds no result (missing "kind")`);
-  const { kind, ...fields } = result;
-  const revive = revivers.get(kind);
-  if (!revive) return new SavedResult(kind, fields);
+  const { kind: saved, ...fields } = result;
+  if (kind !== undefined && saved !== kind) throw new Error(`ws.load: ${file} holds a "${saved}" result, not "${kind}"`);
+  const revive = revivers.get(saved);
+  if (!revive) return new SavedResult(saved, fields);
   try {
     return revive(result);
   } catch (err) {
-    throw new Error(`ws.load: ${file} holds a damaged ${kind} result: ${(err as Error).message}`);
+    throw new Error(`ws.load: ${file} holds a damaged ${saved} result: ${(err as Error).message}`);
   }
 }

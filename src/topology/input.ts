@@ -6,11 +6,13 @@ import * as tf from "@tensorflow/tfjs";
 import { binomial, MAX_INDEX } from "./engine";
 
 export type Metric = "euclidean" | "manhattan" | "chebyshev" | "cosine";
-export type PointCloud = number[][] | Float32Array[] | Float64Array[] | tf.Tensor2D;
+/** Points as rows; a tensor may have any static rank type (ws.tf.randomNormal gives Tensor<Rank>): rank 2 is checked when called. */
+export type PointCloud = number[][] | Float32Array[] | Float64Array[] | tf.Tensor;
 export type DistanceInput =
   | number[][]
   | Float32Array[]
-  | tf.Tensor2D
+  /** A square matrix; rank 2 is checked when called. */
+  | tf.Tensor
   /** Lower triangle without the diagonal, row by row: d(1,0), d(2,0), d(2,1), d(3,0), ... */
   | ArrayLike<number>;
 
@@ -24,6 +26,7 @@ export interface DistanceMatrix {
 export function pointRows(points: PointCloud, what = "points"): ArrayLike<number>[] {
   let rows: ArrayLike<number>[];
   if (points instanceof tf.Tensor) {
+    if (points.isDisposed) throw new Error(`${what}: the tensor has been disposed`);
     if (points.rank !== 2) throw new Error(`${what}: expected a rank-2 tensor [points, coordinates], got shape [${points.shape.join(", ")}]`);
     const [n, dim] = points.shape;
     const flat = points.dataSync() as Float32Array;
@@ -31,7 +34,7 @@ export function pointRows(points: PointCloud, what = "points"): ArrayLike<number
   } else if (Array.isArray(points)) {
     rows = points as ArrayLike<number>[];
   } else {
-    throw new Error(`${what}: expected number[][], typed-array rows or a tf.Tensor2D`);
+    throw new Error(`${what}: expected number[][], typed-array rows or a rank-2 tf.Tensor`);
   }
   if (rows.length === 0) throw new Error(`${what}: the point cloud is empty`);
   const dim = rows[0]?.length;
@@ -104,8 +107,8 @@ export function distancesOfMatrix(input: DistanceInput): DistanceMatrix {
     return x + 0; // -0 -> +0, so float bits order like values
   };
   if (input instanceof tf.Tensor || (Array.isArray(input) && input.length > 0 && typeof input[0] !== "number")) {
-    const rows = input instanceof tf.Tensor ? (input.arraySync() as number[][]) : (input as ArrayLike<number>[]);
     if (input instanceof tf.Tensor && input.rank !== 2) throw new Error(`distances: expected a rank-2 tensor, got shape [${input.shape.join(", ")}]`);
+    const rows = input instanceof tf.Tensor ? (input.arraySync() as number[][]) : (input as ArrayLike<number>[]);
     const n = rows.length;
     const lower = rows.every((r, i) => r != null && r.length === i);
     const values = new Float32Array(n * n);
@@ -127,7 +130,7 @@ export function distancesOfMatrix(input: DistanceInput): DistanceMatrix {
     return { n, values, source: "distances" };
   }
   const flat = input as ArrayLike<number>;
-  if (flat == null || typeof flat.length !== "number") throw new Error("distances: expected a square matrix, lower-triangular rows, a flat lower triangle or a tf.Tensor2D");
+  if (flat == null || typeof flat.length !== "number") throw new Error("distances: expected a square matrix, lower-triangular rows, a flat lower triangle or a rank-2 tf.Tensor");
   const m = flat.length;
   const n = Math.round((1 + Math.sqrt(1 + 8 * m)) / 2);
   if ((n * (n - 1)) / 2 !== m || m === 0) throw new Error(`distances: a flat lower triangle needs n(n-1)/2 entries; ${m} is not of that form`);

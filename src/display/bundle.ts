@@ -1,0 +1,34 @@
+/**
+ * How a value says what a notebook should show when it is a cell's last expression: a one-line util.inspect text
+ * (tslab prints that) and a rich mime bundle under Symbol.for("weightscope.mimeBundle") (the weightscope kernel sends
+ * it as the cell's execute_result). Plain objects of the library (datasets, backend info, DataFrames) get both here.
+ */
+import { inspect } from "util";
+import type { MimeBundle } from "./kernel";
+
+/** The registered symbol the kernel looks for; Symbol.for makes every copy of the library agree on it. */
+export const MIME_BUNDLE = Symbol.for("weightscope.mimeBundle");
+
+/** What the MIME_BUNDLE method returns; `data` always has "text/plain". */
+export interface DisplayBundle {
+  data: MimeBundle;
+  metadata?: Record<string, unknown>;
+}
+
+/**
+ * Gives `target` a one-line inspect text and a rich bundle, as non-enumerable properties: JSON, spreading and
+ * Object.keys do not see them. Both are computed when shown, so they follow later changes to the object.
+ */
+export function attachDisplay<T extends object>(target: T, line: () => string, html: () => string): T {
+  Object.defineProperty(target, inspect.custom, { value: line, enumerable: false, configurable: true });
+  Object.defineProperty(target, MIME_BUNDLE, {
+    value: (): DisplayBundle => ({ data: { "text/html": html(), "text/plain": line() } }),
+    enumerable: false,
+    configurable: true,
+  });
+  return target;
+}
+
+export function escapeHtml(s: string): string {
+  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+}
