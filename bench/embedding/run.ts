@@ -52,19 +52,20 @@ async function main(): Promise<void> {
   const torch = JSON.parse(reference.stdout) as Record<"lanczos" | "exact", { seconds: number; eigenvalues: number[] }>;
 
   console.log(`weightscope on ${info.name} (${info.device}) vs PyTorch CPU (1 thread)`);
-  const lanczosOptions = { k: TOP_K, iterations: LANCZOS_ITERATIONS, traceSamples: 0, precision: "float32" as const };
-  sharpness(big, images, { ...lanczosOptions, k: 1, iterations: 2 }); // warm-up (kernels, wasm)
+  const lanczosOptions = { k: TOP_K, iterations: LANCZOS_ITERATIONS, traceSamples: 0, precision: "float32" as const, progress: false };
+  await sharpness(big, images, { ...lanczosOptions, k: 1, iterations: 2 }); // warm-up (kernels, wasm)
   let started = process.hrtime.bigint();
-  const top = sharpness(big, images, lanczosOptions);
+  const top = await sharpness(big, images, lanczosOptions);
   const lanczosSeconds = seconds(started);
   console.log(`top-${TOP_K} Hessian eigenvalues, MLP 784-128-10, 1,000 MNIST images, ${LANCZOS_ITERATIONS} Lanczos steps (float32 HVPs): `
     + `weightscope ${lanczosSeconds.toFixed(3)} s  PyTorch ${torch.lanczos.seconds.toFixed(3)} s  ratio ${(lanczosSeconds / torch.lanczos.seconds).toFixed(2)}  `
     + `lambda_max ${top.top[0].toFixed(4)} vs ${torch.lanczos.eigenvalues[0].toFixed(4)}, max relative difference (top ${TOP_K}) ${worstRelative(top.top, torch.lanczos.eigenvalues).toExponential(2)}`);
 
-  hessian(small, curve, { loss: "halfMse", exact: true }); // warm-up
+  const exactOptions = { loss: "halfMse" as const, exact: true, progress: false };
+  await hessian(small, curve, exactOptions); // warm-up
   started = process.hrtime.bigint();
-  let exact = hessian(small, curve, { loss: "halfMse", exact: true });
-  for (let r = 1; r < EXACT_REPEATS; r++) exact = hessian(small, curve, { loss: "halfMse", exact: true });
+  let exact = await hessian(small, curve, exactOptions);
+  for (let r = 1; r < EXACT_REPEATS; r++) exact = await hessian(small, curve, exactOptions);
   const exactSeconds = seconds(started) / EXACT_REPEATS;
   console.log(`exact float64 Hessian + all ${exact.size} eigenvalues, 1-8-1 tanh net, 200 points (mean of ${EXACT_REPEATS}): `
     + `weightscope ${(exactSeconds * 1e3).toFixed(2)} ms  PyTorch ${(torch.exact.seconds * 1e3).toFixed(2)} ms  ratio ${(exactSeconds / torch.exact.seconds).toFixed(2)}  `

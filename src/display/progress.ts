@@ -94,3 +94,16 @@ export function progress(label: string, total: number, options: ProgressOptions 
 export function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
+
+/**
+ * Drives work written as a generator of steps (each yield: items done so far) to its end, awaiting the event loop
+ * after every step so a notebook interrupt can stop it, and moving `bar` (when given) with `offset` items already done.
+ */
+export async function driveSteps<T>(steps: Generator<number, T, void>, bar: Progress | null, offset = 0): Promise<T> {
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+    bar?.update(offset + next.value);
+    await yieldToEventLoop();
+  }
+}

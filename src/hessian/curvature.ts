@@ -21,6 +21,8 @@ export interface CurvatureOptions {
    * "auto" (default): the caller's choice of the two for its method.
    */
   precision?: Precision | "auto";
+  /** Show a progress bar with elapsed time, rate and ETA (default true). */
+  progress?: boolean;
 }
 
 /** The Hessian operator at one point with the loss and gradient there. */
@@ -77,13 +79,16 @@ export function withCurvature<T>(view: ModelView, params: readonly tf.Tensor[], 
   return use({ view, op: hessianOperator(lossFn, trainable), precision: "float32", lossKind, loss, gradient: flat });
 }
 
-/** The same for a model: reads (and afterwards disposes) a copy of its weights; the model is untouched. */
-export function withModelCurvature<T>(model: tf.LayersModel, data: Dataset | { x: tf.Tensor; y: tf.Tensor }, options: CurvatureOptions, preferred: Precision, where: string, use: (c: Curvature) => T): T {
+/**
+ * The same for a model: reads (and, once `use` has settled, disposes) a copy of its weights; the model is untouched
+ * and may change while `use` awaits.
+ */
+export async function withModelCurvature<T>(model: tf.LayersModel, data: Dataset | { x: tf.Tensor; y: tf.Tensor }, options: CurvatureOptions, preferred: Precision, where: string, use: (c: Curvature) => Promise<T>): Promise<T> {
   const view = viewOf(model);
   const dataset = asDataset(data, where);
   const params = readParams(model);
   try {
-    return withCurvature(view, params, dataset, options, preferred, where, use);
+    return await withCurvature(view, params, dataset, options, preferred, where, use);
   } finally {
     tf.dispose(params);
   }

@@ -9,7 +9,8 @@ import { figure, type Figure, type Trace } from "../display/figure";
 import { Result } from "../display/result";
 import { Table } from "../display/table";
 import { inertia, symmetricEigen, MAX_DENSE_EIGEN, type Inertia } from "../math/eigen";
-import { denseHessian, hutchinson, lanczos } from "../math/hessian";
+import { denseHessianSteps, hutchinsonSteps, lanczosIterations, lanczosSteps } from "../math/hessian";
+import { driveSteps, progress, type Progress } from "../display/progress";
 import type { LossKind } from "../model/functional";
 import { viewOf, type ModelView } from "../model/view";
 import { norms, withCurvature, withModelCurvature, type Curvature, type CurvatureOptions, type Precision } from "./curvature";
@@ -112,14 +113,17 @@ export class HessianResult extends Result {
   }
 }
 
-/** The Hessian spectrum of a model's loss on data; the model is untouched. */
-export function hessian(model: tf.LayersModel, data: Dataset | { x: tf.Tensor; y: tf.Tensor }, options: HessianOptions = {}): HessianResult {
+/**
+ * The Hessian spectrum of a model's loss on data; the model is untouched. Awaits between Hessian-vector products: a
+ * progress bar moves and a notebook interrupt stops it.
+ */
+export async function hessian(model: tf.LayersModel, data: Dataset | { x: tf.Tensor; y: tf.Tensor }, options: HessianOptions = {}): Promise<HessianResult> {
   const exact = resolveExact(options.exact, "hessian");
   return withModelCurvature(model, data, options, preferredPrecision(viewOf(model), exact), "hessian", (c) => spectrum(c, exact, options));
 }
 
-/** The same for an explicit parameter list (model.weights order) of a model's view. */
-export function hessianOf(view: ModelView, params: readonly tf.Tensor[], data: Dataset, options: HessianOptions = {}): HessianResult {
+/** The same for an explicit parameter list (model.weights order) of a model's view; keep params alive until it settles. */
+export async function hessianOf(view: ModelView, params: readonly tf.Tensor[], data: Dataset, options: HessianOptions = {}): Promise<HessianResult> {
   const exact = resolveExact(options.exact, "hessian");
   return withCurvature(view, params, data, options, preferredPrecision(view, exact), "hessian", (c) => spectrum(c, exact, options));
 }
@@ -135,7 +139,13 @@ function resolveExact(exact: HessianOptions["exact"], where: string): boolean | 
   return exact;
 }
 
-function spectrum(c: Curvature, exact: boolean | "auto", options: HessianOptions): HessianResult {
+/** A bar over `total` Hessian-vector products, unless the caller opted out. */
+function productBar(options: CurvatureOptions, label: string, total: number): Progress | null {
+  return options.progress === false ? null : progress(label, total);
+}
+
+/** The spectrum; the dense path reports its products to `bar` when the caller has one, else to a bar of its own. */
+async function spectrum(c: Curvature, exact: boolean | "auto", options: HessianOptions, bar?: Progress | null): Promise<HessianResult> {
   const size = c.op.size;
   const zeroTol = options.zeroTol ?? ZERO_TOL[c.precision];
   if (!(zeroTol >= 0)) throw new Error(`hessian: zeroTol must be a non-negative number, got ${options.zeroTol}`);
@@ -145,13 +155,18 @@ function spectrum(c: Curvature, exact: boolean | "auto", options: HessianOptions
     if (size > MAX_DENSE_EIGEN) {
       throw new Error(`hessian: the model has ${size} trainable parameters; the exact Hessian is computed for at most ${MAX_DENSE_EIGEN}. Use { exact: false } for the top eigenvalues by Lanczos`);
     }
-    const matrix = denseHessian(c.op);
+    const ownBar = bar === undefined ? productBar(options, `hessian: ${size} Hessian-vector products`, size) : null;
+    const matrix = await driveSteps(denseHessianSteps(c.op), ownBar ?? bar ?? null);
     const values = Array.from(symmetricEigen(matrix, size).values);
+    ownBar?.finish();
     const maxAbs = values.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
     return new HessianResult("exact", c.precision, c.lossKind, size, values, inertia(values, zeroTol), zeroTol, zeroTol * maxAbs, c.loss, grad.l2, grad.l1, values.map(() => 0), c.op.products, matrix);
   }
   const k = Math.min(validK(options.k ?? 10, "hessian"), Math.floor(size / 2) || 1);
-  const top = lanczos(c.op, k, { iterations: options.iterations, seed: options.seed, which: "both" });
+  const iterations = lanczosIterations(size, k, options.iterations);
+  const lanczosBar = productBar(options, `hessian: Lanczos, up to ${iterations} products`, iterations);
+  const top = await driveSteps(lanczosSteps(c.op, k, { iterations: options.iterations, seed: options.seed, which: "both" }), lanczosBar);
+  lanczosBar?.finish();
   const order = Array.from(top.values.keys()).sort((i, j) => top.values[j] - top.values[i]);
   const values = order.map((i) => top.values[i]);
   const maxAbs = values.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
@@ -220,14 +235,17 @@ export class SharpnessResult extends Result {
   }
 }
 
-/** Top Hessian eigenvalues (Lanczos) and the Hutchinson trace of a model's loss on data; the model is untouched. */
-export function sharpness(model: tf.LayersModel, data: Dataset | { x: tf.Tensor; y: tf.Tensor }, options: SharpnessOptions = {}): SharpnessResult {
+/**
+ * Top Hessian eigenvalues (Lanczos) and the Hutchinson trace of a model's loss on data; the model is untouched.
+ * Awaits between Hessian-vector products: a progress bar moves and a notebook interrupt stops it.
+ */
+export async function sharpness(model: tf.LayersModel, data: Dataset | { x: tf.Tensor; y: tf.Tensor }, options: SharpnessOptions = {}): Promise<SharpnessResult> {
   const method = sharpnessMethod(options.method);
   return withModelCurvature(model, data, options, method === "exact" ? "float64" : "float32", "sharpness", (c) => measureSharpness(c, method, options));
 }
 
-/** The same for an explicit parameter list (model.weights order) of a model's view. */
-export function sharpnessOf(view: ModelView, params: readonly tf.Tensor[], data: Dataset, options: SharpnessOptions = {}): SharpnessResult {
+/** The same for an explicit parameter list (model.weights order) of a model's view; keep params alive until it settles. */
+export async function sharpnessOf(view: ModelView, params: readonly tf.Tensor[], data: Dataset, options: SharpnessOptions = {}): Promise<SharpnessResult> {
   const method = sharpnessMethod(options.method);
   return withCurvature(view, params, data, options, method === "exact" ? "float64" : "float32", "sharpness", (c) => measureSharpness(c, method, options));
 }
@@ -238,17 +256,22 @@ function sharpnessMethod(method: SharpnessOptions["method"]): "lanczos" | "exact
   return m;
 }
 
-function measureSharpness(c: Curvature, method: "lanczos" | "exact", options: SharpnessOptions): SharpnessResult {
+async function measureSharpness(c: Curvature, method: "lanczos" | "exact", options: SharpnessOptions): Promise<SharpnessResult> {
   const k = Math.min(validK(options.k ?? 1, "sharpness"), c.op.size);
   const samples = options.traceSamples ?? 20;
   if (!(Number.isInteger(samples) && samples >= 0 && samples !== 1)) throw new Error(`sharpness: traceSamples must be 0 (no trace) or an integer >= 2, got ${samples}`);
   if (method === "exact") {
-    const spectrumResult = spectrum(c, true, {});
+    const bar = productBar(options, `sharpness: ${c.op.size} Hessian-vector products`, c.op.size);
+    const spectrumResult = await spectrum(c, true, {}, bar);
+    bar?.finish();
     const trace = spectrumResult.eigenvalues.reduce((a, v) => a + v, 0);
     return new SharpnessResult("exact", c.precision, c.op.size, c.loss, spectrumResult.eigenvalues.slice(0, k), new Array<number>(k).fill(0), trace, 0, 0, c.op.products);
   }
-  const top = lanczos(c.op, k, { iterations: options.iterations, seed: options.seed });
-  const trace = samples > 0 ? hutchinson(c.op, samples, (options.seed ?? 0) + 1) : null;
+  const iterations = lanczosIterations(c.op.size, k, options.iterations);
+  const bar = productBar(options, `sharpness: up to ${iterations + samples} Hessian-vector products`, iterations + samples);
+  const top = await driveSteps(lanczosSteps(c.op, k, { iterations: options.iterations, seed: options.seed }), bar);
+  const trace = samples > 0 ? await driveSteps(hutchinsonSteps(c.op, samples, (options.seed ?? 0) + 1), bar, top.iterations) : null;
+  bar?.finish();
   return new SharpnessResult("lanczos", c.precision, c.op.size, c.loss, Array.from(top.values), Array.from(top.residuals), trace?.trace ?? NaN, trace?.stderr ?? NaN, samples, c.op.products);
 }
 

@@ -72,14 +72,44 @@ export interface TopK {
 }
 
 /**
+ * The long loops below are generators that yield the number of Hessian-vector products done after each one (the
+ * unit of work): `lanczos(...)` runs one to its end, while a probe drives `lanczosSteps(...)` with awaits between
+ * products so its progress bar moves and a notebook interrupt can stop it. One implementation serves both.
+ */
+export type ProductSteps<T> = Generator<number, T, void>;
+
+/** Runs product steps to their end without pausing. */
+export function runSteps<T>(steps: ProductSteps<T>): T {
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+  }
+}
+
+/** Lanczos iterations (Hessian-vector products) used for k eigenvalues of an n x n Hessian: at most this many. */
+export function lanczosIterations(n: number, k: number, iterations?: number): number {
+  return Math.min(n, iterations ?? Math.max(2 * k + 20, 40), MAX_DENSE_EIGEN);
+}
+
+export interface LanczosOptions {
+  iterations?: number;
+  seed?: number;
+  which?: "largest" | "both";
+}
+
+/**
  * Extreme eigenvalues by Lanczos with full reorthogonalisation. Returns the k largest Ritz values
  * (and, with `which: "both"`, the smallest too, appended in ascending order after them).
  */
-export function lanczos(op: HessianOperator, k: number, options: { iterations?: number; seed?: number; which?: "largest" | "both" } = {}): TopK {
+export function lanczos(op: HessianOperator, k: number, options: LanczosOptions = {}): TopK {
+  return runSteps(lanczosSteps(op, k, options));
+}
+
+export function* lanczosSteps(op: HessianOperator, k: number, options: LanczosOptions = {}): ProductSteps<TopK> {
   const n = op.size;
   if (!(k >= 1) || !Number.isInteger(k)) throw new Error(`lanczos: k must be a positive integer, got ${k}`);
   if (k > n) throw new Error(`lanczos: asked for ${k} eigenvalues of a ${n} x ${n} Hessian`);
-  const m = Math.min(n, options.iterations ?? Math.max(2 * k + 20, 40), MAX_DENSE_EIGEN);
+  const m = lanczosIterations(n, k, options.iterations);
   const rng = new Rng(options.seed ?? 0);
   const basis: Float64Array[] = [];
   const alpha: number[] = [];
@@ -88,6 +118,7 @@ export function lanczos(op: HessianOperator, k: number, options: { iterations?: 
   for (let j = 0; j < m; j++) {
     basis.push(q);
     const w = op.apply(q);
+    yield j + 1;
     const a = dot(w, q);
     alpha.push(a);
     // Full reorthogonalisation (twice, for stability) against every Lanczos vector.
@@ -127,6 +158,10 @@ export interface TraceEstimate {
 
 /** Hutchinson's estimator with Rademacher probes: tr H = E[v^T H v], diag H = E[v * Hv]. */
 export function hutchinson(op: HessianOperator, samples = 20, seed = 0): TraceEstimate {
+  return runSteps(hutchinsonSteps(op, samples, seed));
+}
+
+export function* hutchinsonSteps(op: HessianOperator, samples = 20, seed = 0): ProductSteps<TraceEstimate> {
   if (!(samples >= 2)) throw new Error(`hutchinson needs at least 2 samples for a standard error, got ${samples}`);
   const rng = new Rng(seed);
   const diagonal = new Float64Array(op.size);
@@ -134,6 +169,7 @@ export function hutchinson(op: HessianOperator, samples = 20, seed = 0): TraceEs
   for (let s = 0; s < samples; s++) {
     const v = Float64Array.from({ length: op.size }, () => (rng.next() < 0.5 ? -1 : 1));
     const hv = op.apply(v);
+    yield s + 1;
     let t = 0;
     for (let i = 0; i < op.size; i++) {
       const d = v[i] * hv[i];
@@ -149,6 +185,10 @@ export function hutchinson(op: HessianOperator, samples = 20, seed = 0): TraceEs
 
 /** The dense Hessian (row-major, float64 storage, float32 products), one HVP per column, symmetrised. */
 export function denseHessian(op: HessianOperator): Float64Array {
+  return runSteps(denseHessianSteps(op));
+}
+
+export function* denseHessianSteps(op: HessianOperator): ProductSteps<Float64Array> {
   const n = op.size;
   if (n > MAX_DENSE_EIGEN) throw new Error(`the dense Hessian has ${n} x ${n} entries; at most ${MAX_DENSE_EIGEN} parameters are supported, use top-k (Lanczos) instead`);
   const h = new Float64Array(n * n);
@@ -158,6 +198,7 @@ export function denseHessian(op: HessianOperator): Float64Array {
     e[j] = 1;
     const col = op.apply(e);
     for (let i = 0; i < n; i++) h[i * n + j] = col[i];
+    yield j + 1;
   }
   for (let i = 0; i < n; i++) {
     for (let j = i + 1; j < n; j++) h[i * n + j] = h[j * n + i] = (h[i * n + j] + h[j * n + i]) / 2;

@@ -98,13 +98,13 @@ for (const c of cases) {
   });
 }
 
-test("exact Hessian of least squares on a linear model is X~^T X~ / n in float64 (1e-12), inertia counts the rank deficit", () => {
+test("exact Hessian of least squares on a linear model is X~^T X~ / n in float64 (1e-12), inertia counts the rank deficit", async () => {
   const model = mlp([3, 1], { output: "linear", seed: 2 });
   // Third feature = first + second: [x, 1] has rank 3 of 4, so one zero eigenvalue.
   const rows = [[1, 2], [0.5, -1], [2, 0.25], [-1, 1.5], [0.3, 0.7]].map(([a, b]) => [a, b, a + b]);
   const x = tf.tensor2d(rows);
   const y = tf.tensor2d([[1], [0], [2], [-1], [0.5]]);
-  const result = assertNoLeak(() => hessian(model, { x, y }, { loss: "halfMse" }));
+  const result = await assertNoLeak(() => hessian(model, { x, y }, { loss: "halfMse", progress: false }));
   assert.equal(result.method, "exact");
   assert.equal(result.precision, "float64");
   const stored = x.arraySync();
@@ -117,7 +117,7 @@ test("exact Hessian of least squares on a linear model is X~^T X~ / n in float64
   model.dispose();
 });
 
-test("Lanczos (float32 TF.js products) finds the extreme eigenvalues of the exact float64 spectrum (1e-3 relative); the model is untouched", () => {
+test("Lanczos (float32 TF.js products) finds the extreme eigenvalues of the exact float64 spectrum (1e-3 relative); the model is untouched", async () => {
   const model = mlp([2, 12, 1], { activation: "tanh", seed: 5, init: { std: 1, bias: 0.5 } });
   const data = regressionData(30, 2, 1, 4);
   const before = readParams(model).map((t) => {
@@ -125,8 +125,8 @@ test("Lanczos (float32 TF.js products) finds the extreme eigenvalues of the exac
     t.dispose();
     return a;
   });
-  const exact = assertNoLeak(() => hessian(model, data, { loss: "halfMse", exact: true }));
-  const top = assertNoLeak(() => hessian(model, data, { loss: "halfMse", exact: false, k: 3, iterations: 49 }));
+  const exact = await assertNoLeak(() => hessian(model, data, { loss: "halfMse", exact: true, progress: false }));
+  const top = await assertNoLeak(() => hessian(model, data, { loss: "halfMse", exact: false, k: 3, iterations: 49, progress: false }));
   assert.equal(top.method, "lanczos");
   assert.equal(top.precision, "float32");
   const scale = Math.max(Math.abs(exact.max), Math.abs(exact.min));
@@ -136,11 +136,11 @@ test("Lanczos (float32 TF.js products) finds the extreme eigenvalues of the exac
   assert.equal(top.inertia, null);
   model.weights.forEach((w, i) => assert.deepEqual(Array.from(w.read().dataSync()), before[i], `weight ${w.name} unchanged`));
   // The exact trace is the sum of the eigenvalues; lambda_max agrees with the dense maximum.
-  const sharp = assertNoLeak(() => sharpness(model, data, { loss: "halfMse", k: 2, traceSamples: 200, seed: 3 }));
+  const sharp = await assertNoLeak(() => sharpness(model, data, { loss: "halfMse", k: 2, traceSamples: 200, seed: 3, progress: false }));
   assertClose(sharp.top, exact.eigenvalues.slice(0, 2), { atol: 1e-3 * scale, what: "sharpness top-2" });
   const trace = exact.eigenvalues.reduce((a, b) => a + b, 0);
   assert.ok(Math.abs(sharp.trace - trace) <= 4 * sharp.traceStderr, `Hutchinson trace ${sharp.trace} +- ${sharp.traceStderr} vs exact ${trace}`);
-  const exactSharp = sharpness(model, data, { loss: "halfMse", method: "exact", k: 2 });
+  const exactSharp = await sharpness(model, data, { loss: "halfMse", method: "exact", k: 2, progress: false });
   assertClose(exactSharp.trace, trace, { rtol: 1e-12, what: "exact trace" });
   assert.match(sharp.summary(), /lambda_max/);
   assert.equal(sharp.figures().length, 1);
@@ -149,48 +149,70 @@ test("Lanczos (float32 TF.js products) finds the extreme eigenvalues of the exac
   model.dispose();
 });
 
-test("a CNN is refused with the reason (TF.js has no second derivatives of Conv2D)", () => {
+test("a CNN is refused with the reason (TF.js has no second derivatives of Conv2D)", async () => {
   const model = cnn([6, 6, 1], { filters: [2], dense: [4], classes: 3, activation: "tanh", seed: 1 });
   const rng = new Rng(2);
   const x = tf.tensor4d(rng.normalArray(8 * 36), [8, 6, 6, 1]);
   const y = tf.tensor1d(Int32Array.from({ length: 8 }, () => rng.int(3)), "int32");
-  assertNoLeak(() => {
-    assert.throws(() => hessian(model, { x, y }), /layer "conv0" \(Conv2D\) has no second derivatives in TF.js/);
-    assert.throws(() => hessian(model, { x, y }, { precision: "float64" }), /float64 Hessians are computed for chains of Dense layers/);
-    assert.throws(() => sharpness(model, { x, y }), /Hessians of models with Conv2D or pooling layers are not supported/);
+  await assertNoLeak(async () => {
+    await assert.rejects(hessian(model, { x, y }), /layer "conv0" \(Conv2D\) has no second derivatives in TF.js/);
+    await assert.rejects(hessian(model, { x, y }, { precision: "float64" }), /float64 Hessians are computed for chains of Dense layers/);
+    await assert.rejects(sharpness(model, { x, y }), /Hessians of models with Conv2D or pooling layers are not supported/);
   });
   tf.dispose([x, y]);
   model.dispose();
 });
 
-test("bad input: NaN weights, wrong data shapes, bad options, too large for exact; nothing leaks and the model survives", () => {
+test("bad input: NaN weights, wrong data shapes, bad options, too large for exact; nothing leaks and the model survives", async () => {
   const model = mlp([2, 3, 1], { activation: "tanh", seed: 1 });
   const data = regressionData(5, 2, 1, 1);
   const wrong = regressionData(5, 3, 1, 1);
   const twoTargets = tf.zeros([5, 2]);
   const labels = tf.tensor1d([0, 1, 0, 1, 0], "int32");
-  assertNoLeak(() => {
-    assert.throws(() => hessian(model, wrong), /sample shape \[3\] but model .* expects \[2\]/);
-    assert.throws(() => hessian(model, { x: data.x, y: twoTargets }), /needs targets y with 1 value\(s\) per sample/);
-    assert.throws(() => hessian(model, data, { k: 0, exact: false }), /k must be a positive integer/);
-    assert.throws(() => hessian(model, data, { exact: "yes" as unknown as boolean }), /exact must be true, false or "auto"/);
-    assert.throws(() => sharpness(model, data, { method: "power" as "lanczos" }), /method must be "lanczos" or "exact"/);
-    assert.throws(() => sharpness(model, data, { traceSamples: 1 }), /traceSamples must be 0/);
-    assert.throws(() => hessian(model, { x: data.x, y: labels }, { loss: "crossEntropy" }), /label 1 at index 1 is out of range/);
+  await assertNoLeak(async () => {
+    await assert.rejects(hessian(model, wrong), /sample shape \[3\] but model .* expects \[2\]/);
+    await assert.rejects(hessian(model, { x: data.x, y: twoTargets }), /needs targets y with 1 value\(s\) per sample/);
+    await assert.rejects(hessian(model, data, { k: 0, exact: false }), /k must be a positive integer/);
+    await assert.rejects(hessian(model, data, { exact: "yes" as unknown as boolean }), /exact must be true, false or "auto"/);
+    await assert.rejects(sharpness(model, data, { method: "power" as "lanczos" }), /method must be "lanczos" or "exact"/);
+    await assert.rejects(sharpness(model, data, { traceSamples: 1 }), /traceSamples must be 0/);
+    await assert.rejects(hessian(model, { x: data.x, y: labels }, { loss: "crossEntropy" }), /label 1 at index 1 is out of range/);
   }, "rejected calls");
   const bad = mlp([2, 3, 1], { activation: "tanh", seed: 1 });
   const w = bad.layers[0].getWeights();
   const poisoned = tf.tensor2d([[NaN, 0, 0], [0, 0, 0]]);
   bad.layers[0].setWeights([poisoned, w[1]]);
-  assert.throws(() => hessian(bad, data), /hessian: parameter .* of layer "dense0" holds NaN at flat index 0/);
+  await assert.rejects(hessian(bad, data), /hessian: parameter .* of layer "dense0" holds NaN at flat index 0/);
   const big = mlp([30, 30, 1], { seed: 1 });
   const bigData = regressionData(4, 30, 1, 2);
-  assert.throws(() => hessian(big, bigData, { exact: true }), /961 trainable parameters; the exact Hessian is computed for at most 800/);
+  await assert.rejects(hessian(big, bigData, { exact: true }), /961 trainable parameters; the exact Hessian is computed for at most 800/);
   const view = viewOf(model);
   const params = readParams(model);
-  const viaParams = hessianOf(view, params, { ...data, task: "regression" }, { loss: "halfMse" });
+  const viaParams = await hessianOf(view, params, { ...data, task: "regression" }, { loss: "halfMse", progress: false });
   assert.equal(viaParams.size, 13);
   assert.ok(Number.isFinite(lossOf(view, params, data.x, data.y, "halfMse").dataSync()[0]));
   tf.dispose([...params, poisoned, twoTargets, labels, data.x, data.y, wrong.x, wrong.y, bigData.x, bigData.y]);
   [model, bad, big].forEach((m) => m.dispose());
+});
+
+test("hessian and sharpness await between Hessian-vector products (the bar moves, an interrupt can stop them)", async () => {
+  const model = mlp([2, 3, 1], { activation: "tanh", seed: 1 });
+  const data = regressionData(5, 2, 1, 1);
+  let ticks = 0;
+  let running = true;
+  const tick = () => {
+    ticks++;
+    if (running) setImmediate(tick);
+  };
+  setImmediate(tick);
+  const exact = await hessian(model, data, { loss: "halfMse", exact: true, progress: false });
+  const afterExact = ticks;
+  // One product per parameter, and the event loop ran after each (a synchronous loop would give 0 ticks).
+  assert.equal(exact.products, exact.size);
+  assert.ok(afterExact >= exact.size, `${afterExact} event-loop turns during ${exact.size} products`);
+  const sharp = await sharpness(model, data, { loss: "halfMse", k: 1, traceSamples: 4, progress: false });
+  running = false;
+  assert.ok(ticks - afterExact >= sharp.products, `${ticks - afterExact} event-loop turns during ${sharp.products} products`);
+  tf.dispose([data.x, data.y]);
+  model.dispose();
 });

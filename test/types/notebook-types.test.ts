@@ -61,4 +61,22 @@ describe("notebook expressions type-check and run", () => {
     ws.tf.dispose([data.x, data.y]);
     model.dispose();
   });
+
+  it("the teleportation notebook's annotations: ws.tf.LayersModel, ws.Trace, ws.Cell; awaited hessian and sharpness", async () => {
+    const data = ws.data.regression1d({ n: 8, seed: 3 });
+    const models: Record<string, ws.tf.LayersModel> = { a: ws.mlp([1, 2, 1], { seed: 3 }) };
+    const traces: ws.Trace[] = [];
+    const summary: Record<string, ws.Cell>[] = [];
+    for (const [name, m] of Object.entries(models)) {
+      const s = await ws.sharpness(m, data, { k: 1, traceSamples: 4, loss: "halfMse", progress: false });
+      const h = await ws.hessian(m, data, { loss: "halfMse", progress: false });
+      const lambda: number = s.lambdaMax;
+      traces.push({ type: "bar", name, x: [name], y: [lambda] });
+      summary.push({ name, "lambda max": lambda, "negative eigenvalues": h.inertia?.negative ?? null });
+    }
+    assert.equal(ws.Table.fromRecords(summary).rows.length, 1);
+    assert.equal(ws.figure(traces).data.length, 1);
+    ws.tf.dispose([data.x, data.y]);
+    Object.values(models).forEach((m) => m.dispose());
+  });
 });
