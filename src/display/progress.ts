@@ -53,6 +53,11 @@ export function progressText(label: string, done: number, total: number, elapsed
   return `${label} ${String(Math.floor(100 * frac)).padStart(3)}%|${bar}| ${done}/${total} [${formatDuration(seconds)}${eta}, ${tail}]`;
 }
 
+/** A bar unless the caller opted out with `progress: false` (every call that can take long has that option). */
+export function optionalProgress(enabled: boolean | undefined, label: string, total: number): Progress | null {
+  return enabled === false ? null : progress(label, total);
+}
+
 export function progress(label: string, total: number, options: ProgressOptions = {}): Progress {
   const clock = options.clock ?? (() => performance.now());
   const started = clock();

@@ -6,7 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { figure, type Figure } from "../display/figure";
-import { progress, yieldToEventLoop } from "../display/progress";
+import { optionalProgress, yieldToEventLoop } from "../display/progress";
 import { Result } from "../display/result";
 import { Table } from "../display/table";
 import { ExactNet } from "../hessian/float64";
@@ -38,6 +38,8 @@ export interface LadderOptions {
   cosine?: number;
   minAmplitude?: number;
   seed?: number;
+  /** Show a progress bar with elapsed time, rate and ETA (default true). */
+  progress?: boolean;
 }
 
 export class LadderResult extends Result {
@@ -113,7 +115,7 @@ export async function ladder(options: LadderOptions = {}): Promise<LadderResult>
   const losses: number[][] = [];
   const effective: number[][] = [];
   const models: tf.LayersModel[] = [];
-  const bar = progress("plateau ladder", widths.length * steps);
+  const bar = optionalProgress(options.progress, "plateau ladder", widths.length * steps);
   let lastYield = Date.now();
   try {
     for (const [wi, width] of widths.entries()) {
@@ -138,7 +140,7 @@ export async function ladder(options: LadderOptions = {}): Promise<LadderResult>
           offset += p.length;
         }
         if (Date.now() - lastYield > YIELD_MS) {
-          bar.update(wi * steps + step, `width ${width}, loss ${loss.toExponential(3)}`);
+          bar?.update(wi * steps + step, `width ${width}, loss ${loss.toExponential(3)}`);
           await yieldToEventLoop();
           lastYield = Date.now();
         }
@@ -153,7 +155,7 @@ export async function ladder(options: LadderOptions = {}): Promise<LadderResult>
     models.forEach((m) => m.dispose());
     throw error;
   }
-  bar.finish();
+  bar?.finish();
   return new LadderResult(widths, recorded, losses, effective, models);
 }
 

@@ -10,7 +10,7 @@ import { Result } from "../display/result";
 import { Table } from "../display/table";
 import { inertia, symmetricEigen, MAX_DENSE_EIGEN, type Inertia } from "../math/eigen";
 import { denseHessianSteps, hutchinsonSteps, lanczosIterations, lanczosSteps } from "../math/hessian";
-import { driveSteps, progress, type Progress } from "../display/progress";
+import { driveSteps, optionalProgress, type Progress } from "../display/progress";
 import type { LossKind } from "../model/functional";
 import { viewOf, type ModelView } from "../model/view";
 import { norms, withCurvature, withModelCurvature, type Curvature, type CurvatureOptions, type Precision } from "./curvature";
@@ -139,11 +139,6 @@ function resolveExact(exact: HessianOptions["exact"], where: string): boolean | 
   return exact;
 }
 
-/** A bar over `total` Hessian-vector products, unless the caller opted out. */
-function productBar(options: CurvatureOptions, label: string, total: number): Progress | null {
-  return options.progress === false ? null : progress(label, total);
-}
-
 /** The spectrum; the dense path reports its products to `bar` when the caller has one, else to a bar of its own. */
 async function spectrum(c: Curvature, exact: boolean | "auto", options: HessianOptions, bar?: Progress | null): Promise<HessianResult> {
   const size = c.op.size;
@@ -155,7 +150,7 @@ async function spectrum(c: Curvature, exact: boolean | "auto", options: HessianO
     if (size > MAX_DENSE_EIGEN) {
       throw new Error(`hessian: the model has ${size} trainable parameters; the exact Hessian is computed for at most ${MAX_DENSE_EIGEN}. Use { exact: false } for the top eigenvalues by Lanczos`);
     }
-    const ownBar = bar === undefined ? productBar(options, `hessian: ${size} Hessian-vector products`, size) : null;
+    const ownBar = bar === undefined ? optionalProgress(options.progress, `hessian: ${size} Hessian-vector products`, size) : null;
     const matrix = await driveSteps(denseHessianSteps(c.op), ownBar ?? bar ?? null);
     const values = Array.from(symmetricEigen(matrix, size).values);
     ownBar?.finish();
@@ -164,7 +159,7 @@ async function spectrum(c: Curvature, exact: boolean | "auto", options: HessianO
   }
   const k = Math.min(validK(options.k ?? 10, "hessian"), Math.floor(size / 2) || 1);
   const iterations = lanczosIterations(size, k, options.iterations);
-  const lanczosBar = productBar(options, `hessian: Lanczos, up to ${iterations} products`, iterations);
+  const lanczosBar = optionalProgress(options.progress, `hessian: Lanczos, up to ${iterations} products`, iterations);
   const top = await driveSteps(lanczosSteps(c.op, k, { iterations: options.iterations, seed: options.seed, which: "both" }), lanczosBar);
   lanczosBar?.finish();
   const order = Array.from(top.values.keys()).sort((i, j) => top.values[j] - top.values[i]);
@@ -261,14 +256,14 @@ async function measureSharpness(c: Curvature, method: "lanczos" | "exact", optio
   const samples = options.traceSamples ?? 20;
   if (!(Number.isInteger(samples) && samples >= 0 && samples !== 1)) throw new Error(`sharpness: traceSamples must be 0 (no trace) or an integer >= 2, got ${samples}`);
   if (method === "exact") {
-    const bar = productBar(options, `sharpness: ${c.op.size} Hessian-vector products`, c.op.size);
+    const bar = optionalProgress(options.progress, `sharpness: ${c.op.size} Hessian-vector products`, c.op.size);
     const spectrumResult = await spectrum(c, true, {}, bar);
     bar?.finish();
     const trace = spectrumResult.eigenvalues.reduce((a, v) => a + v, 0);
     return new SharpnessResult("exact", c.precision, c.op.size, c.loss, spectrumResult.eigenvalues.slice(0, k), new Array<number>(k).fill(0), trace, 0, 0, c.op.products);
   }
   const iterations = lanczosIterations(c.op.size, k, options.iterations);
-  const bar = productBar(options, `sharpness: up to ${iterations + samples} Hessian-vector products`, iterations + samples);
+  const bar = optionalProgress(options.progress, `sharpness: up to ${iterations + samples} Hessian-vector products`, iterations + samples);
   const top = await driveSteps(lanczosSteps(c.op, k, { iterations: options.iterations, seed: options.seed }), bar);
   const trace = samples > 0 ? await driveSteps(hutchinsonSteps(c.op, samples, (options.seed ?? 0) + 1), bar, top.iterations) : null;
   bar?.finish();

@@ -4,7 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { viewOf, mlp, readParams, cloneModel, assertFiniteParams, type Activation, type ModelView } from "../model";
-import { progress, type Progress } from "../display/progress";
+import { optionalProgress, type Progress } from "../display/progress";
 import { openSource, readHeader, readFloat32, writeSafetensors, type SafetensorsHeader, type SafetensorsInput, type NamedArray, type TensorEntry } from "./safetensors";
 import { torchSlots, torchToTf, tfToTorch, torchName, prefixOf, naturalCompare, isBookkeeping, type TorchSlot } from "./layout";
 
@@ -23,6 +23,8 @@ export interface LoadSafetensorsOptions {
   output?: Activation;
   /** Building an MLP (no `into`): the model's name. */
   name?: string;
+  /** Show a progress bar for files over 64 MB (default true). */
+  progress?: boolean;
 }
 
 /** Files larger than this show a progress bar while loading or saving. */
@@ -52,7 +54,7 @@ export async function loadSafetensors(input: SafetensorsInput, options: LoadSafe
     const view = viewOf(template);
     const slots = torchSlots(template, view);
     const plan = matchTensors(slots, view, header, map, where);
-    const bar = header.fileSize > PROGRESS_BYTES ? progress("loading weights", slots.length) : null;
+    const bar = header.fileSize > PROGRESS_BYTES ? optionalProgress(options.progress, "loading weights", slots.length) : null;
     for (const [i, slot] of slots.entries()) {
       const entry = plan.get(slot.index) as TensorEntry;
       const values = await readFloat32(source, header, entry);
@@ -79,6 +81,8 @@ export interface SaveSafetensorsOptions {
   map?: Record<string, string>;
   /** Extra string metadata stored in the header. */
   metadata?: Record<string, string>;
+  /** Show a progress bar for models over 64 MB (default true). */
+  progress?: boolean;
 }
 
 export interface SavedSafetensors {
@@ -114,7 +118,7 @@ export async function saveSafetensors(model: tf.LayersModel, path: string, optio
     if (block.kind === "batchNorm") tensors.push({ name: torchName(prefix(block.layer), "num_batches_tracked"), shape: [], values: new BigInt64Array(1) });
   }
   const bytes = tensors.reduce((a, t) => a + t.values.byteLength, 0);
-  const bar: Progress | null = bytes > PROGRESS_BYTES ? progress("saving weights", 1) : null;
+  const bar: Progress | null = bytes > PROGRESS_BYTES ? optionalProgress(options.progress, "saving weights", 1) : null;
   await writeSafetensors(path, tensors, { format: "pt", producer: "weightscope", model: model.name, ...options.metadata });
   bar?.finish();
   return { path, names: tensors.map((t) => t.name), bytes };

@@ -15,7 +15,7 @@ import * as tf from "@tensorflow/tfjs";
 import { Result } from "../display/result";
 import { figure, type Figure } from "../display/figure";
 import { Table } from "../display/table";
-import { progress } from "../display/progress";
+import { optionalProgress } from "../display/progress";
 import { asDataset, type Dataset } from "../data/dataset";
 import { forward } from "../model/functional";
 import { train } from "../train/train";
@@ -48,6 +48,8 @@ export interface BreakingOptions {
   /** Adam learning rate (default 1e-3), multiplied by lrDecay after each epoch (default 0.7). */
   lr?: number;
   lrDecay?: number;
+  /** Show a progress bar with elapsed time, rate and ETA (default true). */
+  progress?: boolean;
 }
 
 /** One (targets, mu, k) cell. */
@@ -210,7 +212,7 @@ export async function breaking(data: BreakingData, options: BreakingOptions = {}
   const densities: { mu: number; k: number }[] = [{ mu: 0, k: 0 }];
   for (const mu of mus) for (const k of ks) if (mu !== 0 && k !== 0) densities.push({ mu, k });
   const runs = codings.length * densities.length * seeds;
-  const bar = progress(`${where} (${runs} training runs)`, runs);
+  const bar = optionalProgress(options.progress, `${where} (${runs} training runs)`, runs);
   const started = Date.now();
   const results = new Map<string, number[][]>();
   let done = 0;
@@ -239,7 +241,7 @@ export async function breaking(data: BreakingData, options: BreakingOptions = {}
             model.dispose();
           }
           perSeed.push(accuracies);
-          bar.update(++done, `${coding} mu ${mu} k ${k} seed ${s}: best ${pct(bestOf(accuracies))}`);
+          bar?.update(++done, `${coding} mu ${mu} k ${k} seed ${s}: best ${pct(bestOf(accuracies))}`);
         }
         results.set(`${coding}|${mu}|${k}`, perSeed);
       }
@@ -247,7 +249,7 @@ export async function breaking(data: BreakingData, options: BreakingOptions = {}
       trainTargets.dispose();
     }
   }
-  bar.finish();
+  bar?.finish();
 
   const cells: BreakingCell[] = [];
   for (const coding of codings) {

@@ -9,7 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../math/rng";
 import { activate } from "../model/functional";
 import { mlp } from "../model/build";
-import { progress, yieldToEventLoop } from "../display/progress";
+import { optionalProgress, yieldToEventLoop } from "../display/progress";
 import type { Activation } from "../model/view";
 
 /**
@@ -45,6 +45,8 @@ export interface EnsembleOptions {
   seed?: number;
   /** Networks per chunk (default: as many as fit in about 4M parameters, at most 4096). */
   chunk?: number;
+  /** Show a progress bar (elapsed time, rate, ETA) during passes over several chunks (default true). */
+  progress?: boolean;
 }
 
 /** A layer's resolved density: N(mean_j, std^2) on the weights into output unit j. */
@@ -79,6 +81,8 @@ export class Ensemble {
   readonly networks: number;
   readonly seed: number;
   readonly chunkSize: number;
+  /** Whether passes over several chunks show a progress bar (options.progress). */
+  readonly showProgress: boolean;
 
   constructor(spec: EnsembleSpec, options: EnsembleOptions) {
     const sizes = spec?.sizes;
@@ -103,6 +107,7 @@ export class Ensemble {
     const chunk = options.chunk ?? Math.max(1, Math.min(MAX_CHUNK, Math.floor(CHUNK_PARAMETERS / perNetwork)));
     if (!Number.isInteger(chunk) || chunk < 1) throw new Error(`symmetry.ensemble: chunk must be a positive integer, got ${chunk}`);
     this.chunkSize = Math.min(chunk, networks);
+    this.showProgress = options.progress !== false;
   }
 
   get inputSize(): number {
@@ -180,7 +185,7 @@ export class Ensemble {
    * Awaits between chunks so a notebook interrupt stops a long pass; `label` names its progress bar.
    */
   async forEachChunk(inputSets: tf.Tensor2D[], label: string, visit: (outputs: Float32Array[], count: number) => void): Promise<void> {
-    const bar = this.chunks > 1 ? progress(label, this.networks) : null;
+    const bar = this.chunks > 1 ? optionalProgress(this.showProgress, label, this.networks) : null;
     for (let c = 0; c < this.chunks; c++) {
       const chunk = this.sampleChunk(c);
       try {

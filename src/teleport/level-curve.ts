@@ -9,11 +9,10 @@ import { Rng } from "../math/rng";
 import { Result } from "../display/result";
 import { figure, type Figure } from "../display/figure";
 import { Table } from "../display/table";
-import { progress } from "../display/progress";
 import { applyCob, sampleCob, type SamplingOptions } from "./structure";
 import { landscapeOf, paramsOf, lossAt, valuesOf } from "./landscape";
 import { linspace } from "../math/special";
-import { yieldToEventLoop } from "../display/progress";
+import { optionalProgress, yieldToEventLoop } from "../display/progress";
 
 export interface LevelCurveOptions extends SamplingOptions {
   /** Teleports in the walk (default 10). */
@@ -22,6 +21,8 @@ export interface LevelCurveOptions extends SamplingOptions {
   points?: number;
   seed?: number;
   loss?: LossKind;
+  /** Show a progress bar with elapsed time, rate and ETA (default true). */
+  progress?: boolean;
 }
 
 export interface WalkPoint { step: number; loss: number; distance: number }
@@ -37,7 +38,7 @@ export async function levelCurve(model: tf.LayersModel, data: Dataset | { x: tf.
   const start = paramsOf(model, land, "teleport.levelCurve");
   const w0 = valuesOf(land, start);
   let current = start;
-  const bar = progress("teleport level curve", steps + points);
+  const bar = optionalProgress(options.progress, "teleport level curve", steps + points);
   try {
     const walk: WalkPoint[] = [{ step: 0, loss: lossAt(land, start), distance: 0 }];
     for (let k = 1; k <= steps; k++) {
@@ -45,7 +46,7 @@ export async function levelCurve(model: tf.LayersModel, data: Dataset | { x: tf.
       if (current !== start) tf.dispose(current);
       current = next;
       walk.push({ step: k, loss: lossAt(land, current), distance: distance(valuesOf(land, current), w0) });
-      bar.update(k);
+      bar?.update(k);
       await yieldToEventLoop();
     }
     const end = current;
@@ -55,10 +56,10 @@ export async function levelCurve(model: tf.LayersModel, data: Dataset | { x: tf.
       const mixed = tf.tidy(() => start.map((p, j) => tf.add(tf.mul(p, 1 - t), tf.mul(end[j], t))));
       chord.push({ t, loss: lossAt(land, mixed), distance: t * length });
       tf.dispose(mixed);
-      bar.update(steps + i + 1);
+      bar?.update(steps + i + 1);
       await yieldToEventLoop();
     }
-    bar.finish();
+    bar?.finish();
     return new LevelCurveResult(walk, chord);
   } finally {
     if (current !== start) tf.dispose(current);

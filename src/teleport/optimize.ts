@@ -17,12 +17,11 @@ import { hvp, hessianOperator, hutchinson } from "../math/hessian";
 import { Result } from "../display/result";
 import { figure, type Figure } from "../display/figure";
 import { Table } from "../display/table";
-import { progress } from "../display/progress";
 import { endsOf, perLayer, type CobStructure, type LayerCob } from "./structure";
 import { landscapeOf, paramsOf, gradientAt, valuesOf, cobLoss, lossAt, type Landscape } from "./landscape";
 import { readParams } from "../model/params";
 import { teleport, type FunctionCheck, type TeleportResult } from "./teleport";
-import { yieldToEventLoop } from "../display/progress";
+import { optionalProgress, yieldToEventLoop } from "../display/progress";
 
 export type Objective = "gradNorm" | "oneStepDecrease" | "balance" | "sharper" | "flatter";
 const OBJECTIVES: Objective[] = ["gradNorm", "oneStepDecrease", "balance", "sharper", "flatter"];
@@ -42,6 +41,8 @@ export interface OptimizeOptions {
   loss?: LossKind;
   /** Inputs for the function check (default: seeded random inputs). */
   probe?: tf.Tensor;
+  /** Show a progress bar with elapsed time, rate and ETA (default true). */
+  progress?: boolean;
 }
 
 /** Objective value and its gradient with respect to s_e (per CoB parameter element). */
@@ -109,7 +110,7 @@ export async function searchCob(land: Landscape, params: readonly tf.Tensor[], o
     evaluate = async (s) => weightedSumSigned(diag, s);
   }
   const sign = MAXIMISED[objective] ? 1 : -1;
-  const bar = showProgress ? progress(`teleport.optimize ${objective}`, steps) : null;
+  const bar = showProgress ? optionalProgress(options.progress, `teleport.optimize ${objective}`, steps) : null;
   let theta = new Float64Array(structure.size);
   let current = await evaluate(logFactors(structure, theta));
   const before = current.value;

@@ -16,12 +16,11 @@ import { Rng } from "../math/rng";
 import { Result } from "../display/result";
 import { figure, type Figure } from "../display/figure";
 import { Table } from "../display/table";
-import { progress } from "../display/progress";
 import { applyCob, sampleCob, samplingMoments, endsOf, type Sampling, type CobStructure } from "./structure";
 import { landscapeOf, paramsOf, gradientAt, valuesOf, meanStd, type Landscape } from "./landscape";
 import { linspace } from "../math/special";
 import type { LossKind } from "../model/functional";
-import { yieldToEventLoop } from "../display/progress";
+import { optionalProgress, yieldToEventLoop } from "../display/progress";
 
 export interface SweepOptions {
   /** cobRange values (default 10 points from 0.01 to 0.9, the paper's range). */
@@ -33,6 +32,8 @@ export interface SweepOptions {
   sampling?: Sampling;
   center?: number;
   loss?: LossKind;
+  /** Show a progress bar with elapsed time, rate and ETA (default true). */
+  progress?: boolean;
 }
 
 export interface SweepRow {
@@ -69,7 +70,7 @@ export async function sweep(model: tf.LayersModel, data: Dataset | { x: tf.Tenso
   if (ranges.length === 0) throw new Error("teleport.sweep: ranges is empty");
   const rng = new Rng(options.seed ?? 0);
   const params = paramsOf(model, land, "teleport.sweep");
-  const bar = progress("teleport sweep", ranges.length * samples);
+  const bar = optionalProgress(options.progress, "teleport sweep", ranges.length * samples);
   try {
     const g = gradientAt(land, params);
     const w = valuesOf(land, params);
@@ -92,7 +93,7 @@ export async function sweep(model: tf.LayersModel, data: Dataset | { x: tf.Tenso
         measured.hidden.push(hiddenG2 > 0 ? maskedSquares(g1, hidden) / hiddenG2 : NaN);
         measured.weight.push(Math.sqrt(w12 / w2));
         measured.change.push(Math.abs(Math.sqrt(g2 / w2) - Math.sqrt(g12 / w12)));
-        bar.update(ri * samples + s + 1, `r = ${r.toFixed(3)}`);
+        bar?.update(ri * samples + s + 1, `r = ${r.toFixed(3)}`);
         await yieldToEventLoop();
       }
       const grad = meanStd(measured.grad);
@@ -109,7 +110,7 @@ export async function sweep(model: tf.LayersModel, data: Dataset | { x: tf.Tenso
         weightRatio: meanStd(measured.weight).mean, gradOverWeightChange: change.mean, gradOverWeightChangeStd: change.std,
       });
     }
-    bar.finish(`${ranges.length} ranges x ${samples} samples`);
+    bar?.finish(`${ranges.length} ranges x ${samples} samples`);
     return new SweepResult(rows, samples, sampling, hiddenG2 > 0 ? 0 : ranges.length);
   } finally {
     tf.dispose(params);
