@@ -10,7 +10,7 @@ import { Result } from "../display/result";
 import { Table } from "../display/table";
 import { inertia, symmetricEigen, MAX_DENSE_EIGEN, type Inertia } from "../math/eigen";
 import { denseHessianSteps, hutchinsonSteps, lanczosIterations, lanczosSteps } from "../math/hessian";
-import { driveSteps, optionalProgress, type Progress } from "../display/progress";
+import { driveSteps, optionalProgress } from "../display/progress";
 import type { LossKind } from "../model/functional";
 import { viewOf, type ModelView } from "../model/view";
 import { norms, withCurvature, withModelCurvature, type Curvature, type CurvatureOptions, type Precision } from "./curvature";
@@ -139,8 +139,8 @@ function resolveExact(exact: HessianOptions["exact"], where: string): boolean | 
   return exact;
 }
 
-/** The spectrum; the dense path reports its products to `bar` when the caller has one, else to a bar of its own. */
-async function spectrum(c: Curvature, exact: boolean | "auto", options: HessianOptions, bar?: Progress | null): Promise<HessianResult> {
+/** The spectrum, with a progress bar over the Hessian-vector products labelled by the public call (`where`). */
+async function spectrum(c: Curvature, exact: boolean | "auto", options: HessianOptions, where = "hessian"): Promise<HessianResult> {
   const size = c.op.size;
   const zeroTol = options.zeroTol ?? ZERO_TOL[c.precision];
   if (!(zeroTol >= 0)) throw new Error(`hessian: zeroTol must be a non-negative number, got ${options.zeroTol}`);
@@ -150,18 +150,18 @@ async function spectrum(c: Curvature, exact: boolean | "auto", options: HessianO
     if (size > MAX_DENSE_EIGEN) {
       throw new Error(`hessian: the model has ${size} trainable parameters; the exact Hessian is computed for at most ${MAX_DENSE_EIGEN}. Use { exact: false } for the top eigenvalues by Lanczos`);
     }
-    const ownBar = bar === undefined ? optionalProgress(options.progress, `hessian: ${size} Hessian-vector products`, size) : null;
-    const matrix = await driveSteps(denseHessianSteps(c.op), ownBar ?? bar ?? null);
+    const bar = optionalProgress(options.progress, `${where}: ${size} Hessian-vector products`, size);
+    const matrix = await driveSteps(denseHessianSteps(c.op), bar);
     const values = Array.from(symmetricEigen(matrix, size).values);
-    ownBar?.finish();
+    bar?.finish();
     const maxAbs = values.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
     return new HessianResult("exact", c.precision, c.lossKind, size, values, inertia(values, zeroTol), zeroTol, zeroTol * maxAbs, c.loss, grad.l2, grad.l1, values.map(() => 0), c.op.products, matrix);
   }
   const k = Math.min(validK(options.k ?? 10, "hessian"), Math.floor(size / 2) || 1);
   const iterations = lanczosIterations(size, k, options.iterations);
-  const lanczosBar = optionalProgress(options.progress, `hessian: Lanczos, up to ${iterations} products`, iterations);
-  const top = await driveSteps(lanczosSteps(c.op, k, { iterations: options.iterations, seed: options.seed, which: "both" }), lanczosBar);
-  lanczosBar?.finish();
+  const bar = optionalProgress(options.progress, `${where}: Lanczos, up to ${iterations} Hessian-vector products`, iterations);
+  const top = await driveSteps(lanczosSteps(c.op, k, { iterations: options.iterations, seed: options.seed, which: "both" }), bar);
+  bar?.finish();
   const order = Array.from(top.values.keys()).sort((i, j) => top.values[j] - top.values[i]);
   const values = order.map((i) => top.values[i]);
   const maxAbs = values.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
@@ -256,9 +256,7 @@ async function measureSharpness(c: Curvature, method: "lanczos" | "exact", optio
   const samples = options.traceSamples ?? 20;
   if (!(Number.isInteger(samples) && samples >= 0 && samples !== 1)) throw new Error(`sharpness: traceSamples must be 0 (no trace) or an integer >= 2, got ${samples}`);
   if (method === "exact") {
-    const bar = optionalProgress(options.progress, `sharpness: ${c.op.size} Hessian-vector products`, c.op.size);
-    const spectrumResult = await spectrum(c, true, {}, bar);
-    bar?.finish();
+    const spectrumResult = await spectrum(c, true, { progress: options.progress }, "sharpness");
     const trace = spectrumResult.eigenvalues.reduce((a, v) => a + v, 0);
     return new SharpnessResult("exact", c.precision, c.op.size, c.loss, spectrumResult.eigenvalues.slice(0, k), new Array<number>(k).fill(0), trace, 0, 0, c.op.products);
   }
