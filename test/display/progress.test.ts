@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import * as assert from "node:assert/strict";
-import { formatDuration, progress, progressText } from "../../src/display/progress";
+import { formatDuration, optionalProgress, progress, progressText } from "../../src/display/progress";
 
 describe("progress text (tqdm-like)", () => {
   it("elapsed, ETA from the mean rate, rate and status", () => {
@@ -50,5 +50,15 @@ describe("progress bar", () => {
     now = 2_000;
     bar.finish();
     assert.deepEqual(written, [`quiet 100%|${"█".repeat(20)}| 2/2 [00:02, 1.00 it/s]\n`]);
+  });
+});
+
+describe("progress: false", () => {
+  it("gives no bar; any other value (the default undefined included) gives one", () => {
+    assert.equal(optionalProgress(false, "off", 3), null);
+    for (const enabled of [undefined, true]) {
+      const bar = optionalProgress(enabled, "on", 3);
+      assert.ok(bar !== null && typeof bar.update === "function" && typeof bar.finish === "function");
+    }
   });
 });
