@@ -18,9 +18,12 @@ export interface ProgressOptions {
   clock?: () => number;
   /** Text sink outside a kernel (default process.stderr; given explicitly it is written even under WEIGHTSCOPE_QUIET=1). */
   stream?: { write(text: string): unknown; isTTY?: boolean };
+  /** Show nothing until this many milliseconds have passed (default 1000, as tqdm's `delay`): quick calls stay quiet. */
+  delayMs?: number;
 }
 
 const MIN_INTERVAL_MS = 200;
+const DEFAULT_DELAY_MS = 1000;
 const BAR_WIDTH = 20;
 
 /** Whole seconds (truncated, as tqdm does) as mm:ss or h:mm:ss. */
@@ -60,6 +63,7 @@ export function optionalProgress(enabled: boolean | undefined, label: string, to
 
 export function progress(label: string, total: number, options: ProgressOptions = {}): Progress {
   const clock = options.clock ?? (() => performance.now());
+  const delay = options.delayMs ?? DEFAULT_DELAY_MS;
   const started = clock();
   const id = `ws-progress-${randomBytes(6).toString("hex")}`;
   const kernel = inKernel();
@@ -73,7 +77,7 @@ export function progress(label: string, total: number, options: ProgressOptions 
 
   const render = (done: number, status: string | undefined, final: boolean) => {
     const now = clock();
-    if (!final && now - last < MIN_INTERVAL_MS) return;
+    if (now - started < delay || (!final && now - last < MIN_INTERVAL_MS)) return;
     last = now;
     if (quiet) return;
     const text = progressText(label, done, total, now - started, status, final);

@@ -25,7 +25,7 @@ describe("progress bar", () => {
   it("renders on a terminal at most every 200 ms of its clock, and the final line always", () => {
     let now = 1_000;
     const written: string[] = [];
-    const bar = progress("work", 4, { clock: () => now, stream: { write: (s: string) => written.push(s), isTTY: true } });
+    const bar = progress("work", 4, { clock: () => now, delayMs: 0, stream: { write: (s: string) => written.push(s), isTTY: true } });
     now += 500;
     bar.update(1);
     now += 100; // within 200 ms of the last render: skipped
@@ -44,12 +44,37 @@ describe("progress bar", () => {
   it("off a terminal only the final line is written", () => {
     let now = 0;
     const written: string[] = [];
-    const bar = progress("quiet", 2, { clock: () => now, stream: { write: (s: string) => written.push(s) } });
+    const bar = progress("quiet", 2, { clock: () => now, delayMs: 0, stream: { write: (s: string) => written.push(s) } });
     now = 1_000;
     bar.update(1);
     now = 2_000;
     bar.finish();
     assert.deepEqual(written, [`quiet 100%|${"█".repeat(20)}| 2/2 [00:02, 1.00 it/s]\n`]);
+  });
+});
+
+describe("progress delay (tqdm's delay)", () => {
+  it("a call that ends within the delay shows nothing; a longer one appears once the delay has passed", () => {
+    let now = 0;
+    const written: string[] = [];
+    const stream = { write: (s: string) => written.push(s), isTTY: true };
+    const quick = progress("quick", 2, { clock: () => now, stream });
+    now = 400;
+    quick.update(1);
+    now = 900;
+    quick.finish();
+    assert.deepEqual(written, [], "finished after 900 ms, within the default 1000 ms delay: silent");
+    now = 0;
+    const slow = progress("slow", 3, { clock: () => now, stream });
+    now = 500;
+    slow.update(1);
+    now = 1_200;
+    slow.update(2);
+    now = 1_500;
+    slow.finish();
+    assert.equal(written.length, 2);
+    assert.match(written[0], /slow .* 2\/3 \[00:01<00:00, 1\.67 it\/s\]/);
+    assert.match(written[1], /slow 100%.* 3\/3 \[00:01, 2\.00 it\/s\]/);
   });
 });
 
