@@ -1,4 +1,4 @@
-export { asDataset, describeDataset, type Dataset } from "./dataset";
+export { asDataset, type Dataset } from "./dataset";
 export { mnist, fashionMnist, fromIdx, FASHION_CLASSES, type ImageSetOptions, type FashionOptions } from "./images";
 export { readIdx as idx, parseIdx, encodeIdx, type IdxArray } from "./idx";
 export * as synthetic from "./synthetic";
