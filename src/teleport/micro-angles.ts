@@ -12,13 +12,15 @@ import { figure, type Figure } from "../display/figure";
 import { Table } from "../display/table";
 import { factorsOf, sampleCob, type SamplingOptions } from "./structure";
 import { landscapeOf, paramsOf, gradientAt, valuesOf, meanStd } from "./landscape";
-import { yieldToEventLoop } from "../display/progress";
+import { optionalProgress, yieldToEventLoop } from "../display/progress";
 
 export interface MicroAnglesOptions extends SamplingOptions {
   /** Micro-teleports (and random control directions) drawn (default 100). */
   n?: number;
   seed?: number;
   loss?: LossKind;
+  /** Show a progress bar with elapsed time, rate and ETA (default true). */
+  progress?: boolean;
 }
 
 export async function microAngles(model: tf.LayersModel, data: Dataset | { x: tf.Tensor; y: tf.Tensor }, options: MicroAnglesOptions = {}): Promise<MicroAnglesResult> {
@@ -39,13 +41,16 @@ export async function microAngles(model: tf.LayersModel, data: Dataset | { x: tf
   const size = g.reduce((a, x) => a + x.length, 0);
   const teleport: number[] = [];
   const control: number[] = [];
+  const bar = optionalProgress(options.progress, "teleport.microAngles", n);
   for (let i = 0; i < n; i++) {
     // The step w (d - 1) in float64 from the exact factors: differencing float32 weights would add round-off of order 1e-7 / r.
     const d = factorsOf(land.structure, sampleCob(land.structure, sampling, rng));
     teleport.push(angle(g, d.map((dk, k) => dk.map((x, e) => w[k][e] * (x - 1)))));
     control.push(angle(g, g.map((gk) => Float64Array.from(gk, () => rng.normal()))));
+    bar?.update(i + 1);
     if (i % 10 === 9) await yieldToEventLoop();
   }
+  bar?.finish();
   return new MicroAnglesResult(teleport, control, size, sampling.cobRange);
 }
 
