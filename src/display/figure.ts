@@ -37,14 +37,12 @@ const DEFAULT_MARGIN = { t: 80, r: 20, b: 50, l: 70 };
  * Every axis (2-D, subplot and 3-D scene axes) labels large and small numbers as 1e-4, not with SI prefixes
  * ("100µ", "10n"), which read as units.
  */
-function withReadableAxes(layout: Record<string, unknown>): Record<string, unknown> {
-  const axis = (value: unknown) => (value && typeof value === "object" ? { exponentformat: "e", ...(value as object) } : value);
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(layout)) out[key] = /^[xyz]axis\d*$/.test(key) ? axis(value) : value;
-  for (const key of ["xaxis", "yaxis"]) if (!(key in out)) out[key] = { exponentformat: "e" };
-  const scene = layout.scene as Record<string, unknown> | undefined;
-  if (scene) out.scene = withReadableAxes(scene);
-  if (scene) for (const key of ["xaxis", "yaxis", "zaxis"]) (out.scene as Record<string, unknown>)[key] ??= { exponentformat: "e" };
+function withReadableAxes(layout: Record<string, unknown>, axes = ["xaxis", "yaxis"]): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...layout };
+  for (const key of new Set([...axes, ...Object.keys(layout).filter((k) => /^[xyz]axis\d*$/.test(k))])) {
+    out[key] = { exponentformat: "e", ...(layout[key] as object | undefined) };
+  }
+  if (layout.scene) out.scene = withReadableAxes(layout.scene as Record<string, unknown>, ["xaxis", "yaxis", "zaxis"]);
   return out;
 }
 
