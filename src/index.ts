@@ -34,7 +34,7 @@ export { inspectSafetensors } from "./load";
 
 // Probes
 export { teleport, TeleportResult, SweepResult, LevelCurveResult, MicroAnglesResult, OptimizeResult, type TeleportOptions, type TrainTeleportOptions } from "./teleport";
-export { elasticity, ElasticityResult, ElasticityTrack, ElasticityLocality, ElasticityClusters } from "./elasticity";
+export { elasticity, ElasticityResult, ElasticityTrack, ElasticityLocality, ElasticityClusters, type ConfusionMatrix } from "./elasticity";
 export { embed, EmbedResult, EffectiveWidthResult, LadderResult } from "./embed";
 export { hessian, sharpness, HessianResult, SharpnessResult } from "./hessian";
 export { persistence, topology, mapper, PersistenceResult, MapperResult, TrajectoryResult, type Diagram, type Interval } from "./topology";

@@ -25,9 +25,37 @@ function withTitleObjects<T>(value: T): T {
   return out as T;
 }
 
+/**
+ * Plotly draws its mode bar (the toolbar) over the top 30 px of a figure. The title starts below it, left-aligned,
+ * inside a top margin that holds both, so a long title never runs under the toolbar.
+ */
+export const MODEBAR_HEIGHT = 30;
+const TITLE_PLACEMENT = { x: 0.01, xref: "container", xanchor: "left", y: 1, yref: "container", yanchor: "top", pad: { t: MODEBAR_HEIGHT + 6 } };
+const DEFAULT_MARGIN = { t: 80, r: 20, b: 50, l: 70 };
+
+/**
+ * Every axis (2-D, subplot and 3-D scene axes) labels large and small numbers as 1e-4, not with SI prefixes
+ * ("100µ", "10n"), which read as units.
+ */
+function withReadableAxes(layout: Record<string, unknown>, axes = ["xaxis", "yaxis"]): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...layout };
+  for (const key of new Set([...axes, ...Object.keys(layout).filter((k) => /^[xyz]axis\d*$/.test(k))])) {
+    out[key] = { exponentformat: "e", ...(layout[key] as object | undefined) };
+  }
+  if (layout.scene) out.scene = withReadableAxes(layout.scene as Record<string, unknown>, ["xaxis", "yaxis", "zaxis"]);
+  return out;
+}
+
+/** Project defaults for a figure's layout: margins, title placement, axis number format. */
+function finishLayout(layout: Figure["layout"]): Figure["layout"] {
+  const title = typeof layout.title === "string" ? { text: layout.title } : layout.title;
+  const placed = title ? { title: { ...TITLE_PLACEMENT, ...title } } : {};
+  return { template: undefined, ...withReadableAxes(layout), margin: { ...DEFAULT_MARGIN, ...(layout.margin as object | undefined) }, ...placed };
+}
+
 /** Builds a figure with the project's default layout. */
 export function figure(data: Trace[], layout: Figure["layout"] = {}): Figure {
-  return withTitleObjects({ data, layout: { template: undefined, margin: { t: 50, r: 20, b: 50, l: 60 }, ...layout } });
+  return withTitleObjects({ data, layout: finishLayout(layout) });
 }
 
 /** Lays several figures out as subplots of one figure, side by side (or in `columns` columns). */
@@ -35,7 +63,8 @@ export function grid(figures: Figure[], options: { columns?: number; title?: str
   const columns = Math.max(1, Math.min(options.columns ?? figures.length, figures.length));
   const rows = Math.ceil(figures.length / columns);
   const data: Trace[] = [];
-  const layout: Figure["layout"] = { grid: { rows, columns, pattern: "independent" }, title: options.title, height: 320 * rows };
+  // A taller top margin: the subplots' titles sit above each panel, below the figure's own title.
+  const layout: Figure["layout"] = { grid: { rows, columns, pattern: "independent" }, title: options.title, height: 320 * rows + 40, margin: { t: 120 } };
   figures.forEach((f, i) => {
     const suffix = i === 0 ? "" : String(i + 1);
     for (const trace of f.data) data.push({ ...trace, xaxis: `x${suffix}`, yaxis: `y${suffix}` });
@@ -49,7 +78,7 @@ export function grid(figures: Figure[], options: { columns?: number; title?: str
       layout.annotations = annotations;
     }
   });
-  return withTitleObjects({ data, layout });
+  return withTitleObjects({ data, layout: finishLayout(layout) });
 }
 
 export function titleText(f: Figure): string {

@@ -157,6 +157,18 @@ interface ClustersFields {
   isolated: number;
 }
 
+/** Clusters against the true groups: matrix[c][g] rows of cluster rows[c] whose true group is columns[g]. */
+export interface ConfusionMatrix {
+  matrix: number[][];
+  /** Cluster indices 0..k-1, one per row of the matrix. */
+  rows: number[];
+  /** The true groups, ascending, one per column. */
+  columns: number[];
+  /** "cluster c" and "group g": labels for displays. */
+  rowLabels: string[];
+  columnLabels: string[];
+}
+
 export class ElasticityClusters extends Result {
   readonly kind = "elasticity.cluster";
   readonly method: ClusterMethod;
@@ -189,13 +201,17 @@ export class ElasticityClusters extends Result {
     this.embedding = f.embedding;
     this.eigenvalues = f.eigenvalues;
     this.isolated = f.isolated;
-    this.purity = f.truth ? this.confusion().reduce((s, row) => s + Math.max(...row.map((c) => c.count)), 0) / f.rows.length : null;
+    this.purity = f.truth ? this.confusion().matrix.reduce((s, row) => s + Math.max(...row), 0) / f.rows.length : null;
   }
 
-  /** Per cluster, the count of each true group. */
-  confusion(): { group: number; count: number }[][] {
-    const groups = [...new Set(this.truth ?? [])].sort((a, b) => a - b);
-    return Array.from({ length: this.k }, (_, c) => groups.map((group) => ({ group, count: this.assignment.filter((a, i) => a === c && this.truth![i] === group).length })));
+  /** The confusion matrix of the clusters against `truth` (an error without it). */
+  confusion(): ConfusionMatrix {
+    const truth = this.truth;
+    if (!truth) throw new Error("elasticity.cluster: confusion() needs the true groups: pass { truth } to cluster or kmeans");
+    const columns = [...new Set(truth)].sort((a, b) => a - b);
+    const rows = Array.from({ length: this.k }, (_, c) => c);
+    const matrix = rows.map((c) => columns.map((group) => this.assignment.filter((a, i) => a === c && truth[i] === group).length));
+    return { matrix, rows, columns, rowLabels: rows.map((c) => `cluster ${c}`), columnLabels: columns.map((g) => `group ${g}`) };
   }
 
   summary(): string {
@@ -208,13 +224,13 @@ export class ElasticityClusters extends Result {
     const name = `${this.method === "spectral" ? "Spectral clusters" : "k-means clusters"} of the ${this.input}`;
     if (!this.truth) return [figure([{ type: "bar", x: Array.from({ length: this.k }, (_, c) => `cluster ${c}`), y: Array.from({ length: this.k }, (_, c) => this.assignment.filter((a) => a === c).length) }], { title: `${name}: sizes` })];
     const conf = this.confusion();
-    const groups = conf[0]?.map((g) => g.group) ?? [];
-    return [figure(groups.map((g, gi) => ({ type: "bar", name: `group ${g}`, x: conf.map((_, c) => `cluster ${c}`), y: conf.map((row) => row[gi].count) })), { title: `${name} against the true groups (purity ${fmt(this.purity ?? NaN)})`, barmode: "stack" })];
+    return [figure(conf.columnLabels.map((label, g) => ({ type: "bar", name: label, x: conf.rowLabels, y: conf.matrix.map((row) => row[g]) })), { title: `${name} against the true groups (purity ${fmt(this.purity ?? NaN)})`, barmode: "stack" })];
   }
 
   table(): Table {
     if (!this.truth) return Table.fromRecords(this.rows.map((r, i) => ({ sample: r, cluster: this.assignment[i] })), "Cluster of each sample");
-    return Table.fromRecords(this.confusion().flatMap((row, c) => row.map((g) => ({ cluster: c, group: g.group, count: g.count }))), "Clusters against the true groups");
+    const conf = this.confusion();
+    return new Table(["cluster", ...conf.columnLabels, "total"], conf.matrix.map((row, c) => [conf.rowLabels[c], ...row, row.reduce((a, b) => a + b, 0)]), "Clusters (rows) against the true groups (columns)");
   }
 
   protected data(): Record<string, unknown> {

@@ -14,5 +14,5 @@ export type { ElasticityOptions };
 export { ElasticityResult, type ElasticitySettings } from "./result";
 export { ElasticityTrack, type TrackOptions, type TrackSnapshot, type ModelSource } from "./track";
 export { ElasticityLocality, type LocalityOptions, type Distance } from "./locality";
-export { ElasticityClusters, type ClusterOptions, type KmeansOptions, type ClusterMethod } from "./cluster";
+export { ElasticityClusters, type ClusterOptions, type KmeansOptions, type ClusterMethod, type ConfusionMatrix } from "./cluster";
 export type { ClassPairs } from "./pairs";

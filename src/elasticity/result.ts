@@ -108,25 +108,28 @@ export class ElasticityResult extends Result {
     const rowOrder = order(this.rowLabels, this.rows.length);
     const columnOrder = order(this.columnLabels, this.columns.length);
     const tick = (labels: number[] | null, idx: number[], k: number) => (labels ? `${this.className(labels[k])} #${idx[k]}` : `#${idx[k]}`);
+    const rowTicks = rowOrder.map((i) => tick(this.rowLabels, this.rows, i));
+    const columnTicks = columnOrder.map((j) => tick(this.columnLabels, this.columns, j));
     const heatmap = figure(
       [{
         type: "heatmap",
         z: rowOrder.map((i) => columnOrder.map((j) => nullIfNaN(this.srel[i][j]))),
-        x: columnOrder.map((j) => tick(this.columnLabels, this.columns, j)),
-        y: rowOrder.map((i) => tick(this.rowLabels, this.rows, i)),
+        x: columnTicks,
+        y: rowTicks,
         colorscale: "Viridis", zmin: 0, zmax: Math.max(1, quantile(this.srel.flat(), 0.99)),
         colorbar: { title: { text: "S_rel" } },
+        hovertemplate: "probed %{y}<br>affected %{x}<br>S_rel %{z:.4g}<extra></extra>",
       }],
       {
         title: `S_rel (${this.settings.kind}, ${this.settings.mode}), ordered by class`,
-        xaxis: { title: { text: "affected x'" }, showticklabels: false },
-        yaxis: { title: { text: "probed x" }, showticklabels: false, autorange: "reversed" },
+        xaxis: { title: { text: "affected x'" }, ...this.classTicks(this.columnLabels, columnOrder, columnTicks) },
+        yaxis: { title: { text: "probed x" }, autorange: "reversed", ...this.classTicks(this.rowLabels, rowOrder, rowTicks) },
       },
     );
     if (!this.classPairs) return [heatmap];
     const p = this.classPairs;
     const pairs = figure(
-      [{ type: "heatmap", z: p.mean.map((r) => r.map(nullIfNaN)), x: p.names, y: p.names, colorscale: "Viridis", zmin: 0, text: p.mean.map((r) => r.map(fmt)), texttemplate: "%{text}", colorbar: { title: { text: "mean S_rel" } } }],
+      [{ type: "heatmap", z: p.mean.map((r) => r.map(nullIfNaN)), x: p.affectedNames, y: p.names, colorscale: "Viridis", zmin: 0, text: p.mean.map((r) => r.map(fmt)), texttemplate: "%{text}", colorbar: { title: { text: "mean S_rel" } } }],
       { title: "Class pairs: mean S_rel", xaxis: { title: { text: "affected class c'" } }, yaxis: { title: { text: "probed class c" }, autorange: "reversed" } },
     );
     return [heatmap, pairs];
@@ -135,7 +138,7 @@ export class ElasticityResult extends Result {
   table(): Table {
     if (this.classPairs) {
       const p = this.classPairs;
-      const records = p.classes.flatMap((_, a) => p.classes.map((__, b) => ({ probed: p.names[a], affected: p.names[b], mean: p.mean[a][b], std: p.std[a][b], pairs: p.count[a][b] })));
+      const records = p.classes.flatMap((_, a) => p.affected.map((__, b) => ({ probed: p.names[a], affected: p.affectedNames[b], mean: p.mean[a][b], std: p.std[a][b], pairs: p.count[a][b] })));
       return Table.fromRecords(records, `Class-pair S_rel (${this.settings.kind}, ${this.settings.mode})`);
     }
     const values = this.srel.flat().filter((v) => !Number.isNaN(v));
@@ -152,6 +155,24 @@ export class ElasticityResult extends Result {
       srel: this.srel.map((r) => r.map(nullIfNaN)), sker: this.sker?.map((r) => r.map(nullIfNaN)) ?? null,
       classPairs: this.classPairs, undefinedCount: this.undefinedCount, unresolvedRows: this.unresolvedRows, warnings: this.warnings, seconds: this.seconds,
     };
+  }
+
+  /**
+   * Axis ticks of the ordered heatmap: one class name at the middle of each class block (labelled data), or the
+   * samples' dataset indices (unlabelled data).
+   */
+  private classTicks(labels: number[] | null, ordered: number[], ticks: string[]): Record<string, unknown> {
+    if (!labels) return { tickmode: "auto" };
+    const tickvals: string[] = [];
+    const ticktext: string[] = [];
+    let start = 0;
+    for (let k = 1; k <= ordered.length; k++) {
+      if (k < ordered.length && labels[ordered[k]] === labels[ordered[start]]) continue;
+      tickvals.push(ticks[Math.floor((start + k - 1) / 2)]);
+      ticktext.push(this.className(labels[ordered[start]]));
+      start = k;
+    }
+    return { tickmode: "array", tickvals, ticktext };
   }
 
   private isSelf(i: number, j: number): boolean {

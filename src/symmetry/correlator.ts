@@ -125,9 +125,13 @@ export class Correlator extends Result {
           z[r][c] = this.stats.mean[this.index.rankOf(p)];
         }
       }
-      figs.push(figure([{ type: "heatmap", z, colorscale: "RdBu", zmid: 0 }], {
-        title: `G${this.order} (${this.networks} networks): rows/columns = (input, output) ${half === 1 ? "pairs" : "tuples"}, input-major`,
-        yaxis: { autorange: "reversed" },
+      // Tick labels name each (input, output) tuple: f_a(x_i) is output a at input point i.
+      const feature = (q: number) => `f${q % this.outputs}(x${Math.floor(q / this.outputs)})`;
+      const ticks = Array.from({ length: side }, (_, r) => digits(r, features, half).map(feature).join(" "));
+      figs.push(figure([{ type: "heatmap", z, x: ticks, y: ticks, colorscale: "RdBu", zmid: 0, colorbar: { title: `G${this.order}` } }], {
+        title: `G${this.order} (${this.networks} networks): mean over networks of (row) × (column)`,
+        xaxis: { type: "category", tickangle: -45 },
+        yaxis: { type: "category", autorange: "reversed" },
       }));
     } else {
       figs.push(figure([{

@@ -86,36 +86,58 @@ export class LevelCurveResult extends Result {
     return Math.max(...this.walk.map((p) => Math.abs(p.loss - this.walk[0].loss)));
   }
 
-  /** max_t L(chord(t)) - L(w_0): the barrier on the straight line. */
+  /**
+   * Per chord point, L(chord(t)) minus the straight line between the endpoints' losses,
+   * (1 - t) L(start) + t L(end): positive above that line (a barrier), negative below it (a dip).
+   */
+  get chordExcess(): number[] {
+    const first = this.chord[0].loss;
+    const last = this.chord[this.chord.length - 1].loss;
+    return this.chord.map((p) => p.loss - ((1 - p.t) * first + p.t * last));
+  }
+
+  /** max_t of chordExcess: how far the chord's loss rises above the line between its endpoints' losses (0 at the ends). */
   get chordBarrier(): number {
-    return Math.max(...this.chord.map((p) => p.loss)) - this.walk[0].loss;
+    return Math.max(...this.chordExcess);
+  }
+
+  /** min_t of chordExcess: how far the chord's loss falls below that line (0 at the ends, negative when it dips). */
+  get chordDip(): number {
+    return Math.min(...this.chordExcess);
   }
 
   summary(): string {
     const last = this.walk[this.walk.length - 1];
-    return `${this.walk.length - 1} teleports: loss ${this.walk[0].loss.toPrecision(5)} (max deviation ${this.walkDeviation.toExponential(2)}) at distance up to ${last.distance.toPrecision(3)}; chord barrier ${this.chordBarrier.toPrecision(4)}`;
+    const losses = this.chord.map((p) => p.loss);
+    return `${this.walk.length - 1} teleports: loss ${this.walk[0].loss.toPrecision(5)} (max deviation ${this.walkDeviation.toExponential(2)}) at distance up to ${last.distance.toPrecision(3)}; chord loss ${Math.min(...losses).toPrecision(4)}..${Math.max(...losses).toPrecision(4)}: barrier ${this.chordBarrier.toPrecision(3)}, dip ${this.chordDip.toPrecision(3)} against the endpoints' line`;
   }
 
   figures(): Figure[] {
+    const excess = this.chordExcess;
     return [figure(
       [
         { type: "scatter", mode: "lines+markers", name: "teleport walk", x: this.walk.map((p) => p.distance), y: this.walk.map((p) => p.loss) },
         { type: "scatter", mode: "lines", name: "straight chord w -> T(w)", x: this.chord.map((p) => p.distance), y: this.chord.map((p) => p.loss) },
+        {
+          type: "scatter", mode: "lines", name: "endpoints' loss, interpolated", line: { dash: "dot" },
+          x: this.chord.map((p) => p.distance), y: this.chord.map((p, i) => p.loss - excess[i]),
+        },
       ],
       { title: "Loss along a teleport walk and along the chord", xaxis: { title: "distance from the start ||w - w0||" }, yaxis: { title: "loss" } },
     )];
   }
 
   table(): Table {
+    const excess = this.chordExcess;
     const rows = [
-      ...this.walk.map((p) => ["walk", p.step, p.distance, p.loss]),
-      ...this.chord.map((p) => ["chord", p.t, p.distance, p.loss]),
+      ...this.walk.map((p) => ["walk", p.step, p.distance, p.loss, null]),
+      ...this.chord.map((p, i) => ["chord", p.t, p.distance, p.loss, excess[i]]),
     ];
-    return new Table(["path", "step or t", "distance", "loss"], rows, "Level curve");
+    return new Table(["path", "step or t", "distance", "loss", "above endpoints' line"], rows, "Level curve");
   }
 
   protected data(): Record<string, unknown> {
-    return { walk: this.walk, chord: this.chord, walkDeviation: this.walkDeviation, chordBarrier: this.chordBarrier };
+    return { walk: this.walk, chord: this.chord, walkDeviation: this.walkDeviation, chordBarrier: this.chordBarrier, chordDip: this.chordDip };
   }
 }
 

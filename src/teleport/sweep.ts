@@ -223,6 +223,11 @@ export class SweepResult extends Result {
     return `${this.rows.length} cobRanges x ${this.samples} ${this.sampling} teleports; mean ||g'||^2/||g||^2 at r = ${last.cobRange.toPrecision(3)}: ${hidden}; all weights ${last.gradRatio.toPrecision(4)} vs ${last.predictedGrad.toPrecision(4)} +- ${se(last.predictedGradStd)} (z ${last.gradZ.toFixed(2)})${this.nanCount ? `, ${this.nanCount} NaN (no hidden -> hidden weights)` : ""}`;
   }
 
+  /** True when the model has hidden -> hidden weights (otherwise their columns are all NaN and are left out of figures and tables). */
+  get hasHidden(): boolean {
+    return this.nanCount < this.rows.length;
+  }
+
   figures(): Figure[] {
     const r = this.rows.map((row) => row.cobRange);
     const standardErrors = (std: number[]) => ({ type: "data", array: std.map((x) => x / Math.sqrt(this.samples)), visible: true });
@@ -232,10 +237,15 @@ export class SweepResult extends Result {
       { type: "scatter", mode: "lines", x: r, y: mean.map((m, i) => m + (2 * std[i]) / Math.sqrt(this.samples)), line: { width: 0 }, showlegend: false, hoverinfo: "skip" },
       { type: "scatter", mode: "lines", name: `${name} +- 2 SE`, x: r, y: mean.map((m, i) => Math.max(1e-12, m - (2 * std[i]) / Math.sqrt(this.samples))), line: { width: 0 }, fill: "tonexty", opacity: 0.2 },
     ];
+    const hidden = this.hasHidden
+      ? [
+        ...band(this.hiddenLawName(), this.rows.map((row) => row.predictedHidden), this.rows.map((row) => row.predictedHiddenStd), "solid"),
+        { type: "scatter", mode: "markers", name: "hidden->hidden, mean +- SE", x: r, y: this.rows.map((row) => row.hiddenGradRatio), error_y: standardErrors(this.rows.map((row) => row.hiddenGradRatioStd)) },
+      ]
+      : [];
     const grad = figure(
       [
-        ...band("(1 + r^2/3)/(1 - r^2)", this.rows.map((row) => row.predictedHidden), this.rows.map((row) => row.predictedHiddenStd), "solid"),
-        { type: "scatter", mode: "markers", name: "hidden->hidden, mean +- SE", x: r, y: this.rows.map((row) => row.hiddenGradRatio), error_y: standardErrors(this.rows.map((row) => row.hiddenGradRatioStd)) },
+        ...hidden,
         ...band("all weights, predicted", this.rows.map((row) => row.predictedGrad), this.rows.map((row) => row.predictedGradStd), "dash"),
         { type: "scatter", mode: "markers", name: "all weights, mean +- SE", x: r, y: this.rows.map((row) => row.gradRatio), error_y: standardErrors(this.rows.map((row) => row.gradRatioStd)) },
       ],
@@ -252,8 +262,19 @@ export class SweepResult extends Result {
     return [grad, change, weight];
   }
 
+  /**
+   * The hidden -> hidden prediction's legend: the closed form (1 + r^2/3)/(1 - r^2) only where every row equals it
+   * (uniform |tau| on [1 - r, 1 + r]); other samplings and sign-flip-only units have other E[tau^2] E[tau^-2].
+   */
+  private hiddenLawName(): string {
+    const closedForm = this.rows.every((row) => Math.abs(row.predictedHidden - (1 + row.cobRange ** 2 / 3) / (1 - row.cobRange ** 2)) <= 1e-9 * row.predictedHidden);
+    return closedForm ? "hidden->hidden, predicted (1 + r^2/3)/(1 - r^2)" : "hidden->hidden, predicted E[tau_in^2] E[tau_out^-2]";
+  }
+
   table(): Table {
-    return Table.fromRecords(this.rows.map((row) => ({ ...row })), "Teleport sweep");
+    const hiddenColumns = ["hiddenGradRatio", "hiddenGradRatioStd", "predictedHidden", "predictedHiddenStd", "hiddenZ"];
+    const records = this.rows.map((row) => Object.fromEntries(Object.entries(row).filter(([key]) => this.hasHidden || !hiddenColumns.includes(key))));
+    return Table.fromRecords(records, this.hasHidden ? "Teleport sweep" : "Teleport sweep (no hidden -> hidden weights)");
   }
 
   protected data(): Record<string, unknown> {

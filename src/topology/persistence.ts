@@ -83,6 +83,9 @@ function roundDown(x: number, digits: number): number {
   return Math.floor(x * scale) / scale;
 }
 
+/** Plotly's default colour sequence: dimension k gets colour k, in the diagram and the barcode. */
+const DIMENSION_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"];
+
 export interface PersistenceInfo {
   n: number;
   maxDim: number;
@@ -120,47 +123,81 @@ export class PersistenceResult extends Result {
     return `${n} ${this.info.source === "points" ? "points" : "vertices"}, ${parts.join(", ")}; threshold ${threshold.toPrecision(5)} (enclosing radius ${enclosingRadius.toPrecision(5)}), ${seconds.toFixed(2)} s`;
   }
 
-  figures(): Figure[] {
-    const figs: Figure[] = [];
+  /** Where infinite deaths are drawn: a little above every finite value and the threshold. */
+  private infinityLine(): number {
     const finite = this.diagrams.flat().filter((p) => p[1] !== Infinity);
     const top = Math.max(this.info.threshold === Infinity ? 0 : this.info.threshold, ...finite.map((p) => p[1]), 1e-12);
-    const infY = top * 1.05;
-    this.diagrams.forEach((d, k) => {
-      const fin = d.filter((p) => p[1] !== Infinity);
-      const inf = d.filter((p) => p[1] === Infinity);
-      figs.push(
-        figure(
-          [
-            { type: "scatter", mode: "lines", name: "diagonal", x: [0, infY], y: [0, infY], line: { color: "gray", dash: "dot", width: 1 }, showlegend: false },
-            { type: "scatter", mode: "markers", name: `H${k}`, x: fin.map((p) => p[0]), y: fin.map((p) => p[1]), text: fin.map((p) => `[${p[0].toPrecision(5)}, ${p[1].toPrecision(5)})`) },
-            ...(inf.length ? [{ type: "scatter", mode: "markers", name: `H${k} infinite`, x: inf.map((p) => p[0]), y: inf.map(() => infY), marker: { symbol: "triangle-up", size: 9 } }] : []),
-          ],
-          { title: `H${k} persistence diagram`, xaxis: { title: "birth" }, yaxis: { title: "death" } },
-        ),
-      );
-      const bars = [...d].sort((a, b) => b[1] - b[0] - (a[1] - a[0]));
-      figs.push(
-        figure(
-          [
-            {
-              type: "scatter",
-              mode: "lines",
-              name: `H${k} bars`,
-              x: bars.flatMap((p) => [p[0], p[1] === Infinity ? infY : p[1], null]),
-              y: bars.flatMap((_, i) => [i, i, null]),
-              line: { width: 2 },
-            },
-          ],
-          { title: `H${k} barcode (${d.length} bars)`, xaxis: { title: "filtration value" }, yaxis: { title: "bar", autorange: "reversed" } },
-        ),
-      );
-    });
-    return figs;
+    return top * 1.1;
   }
 
+  /**
+   * One persistence diagram for every dimension (as ripser.py and giotto-tda draw it): one colour per
+   * dimension, the diagonal, and infinite deaths on a dashed line at the top labelled "∞".
+   */
+  figures(): Figure[] {
+    const infY = this.infinityLine();
+    const low = Math.min(0, ...this.diagrams.flat().map((p) => p[0]));
+    const traces = this.diagrams.flatMap((d, k) => {
+      const color = DIMENSION_COLORS[k % DIMENSION_COLORS.length];
+      const fin = d.filter((p) => p[1] !== Infinity);
+      const inf = d.filter((p) => p[1] === Infinity);
+      const hover = (p: Interval) => `H${k} [${p[0].toPrecision(5)}, ${p[1] === Infinity ? "∞" : p[1].toPrecision(5)})`;
+      return [
+        { type: "scatter", mode: "markers", name: `H${k} (${d.length})`, legendgroup: `H${k}`, x: fin.map((p) => p[0]), y: fin.map((p) => p[1]), text: fin.map(hover), hoverinfo: "text", marker: { color, size: 7 } },
+        ...(inf.length ? [{ type: "scatter", mode: "markers", name: `H${k} ∞`, legendgroup: `H${k}`, showlegend: false, x: inf.map((p) => p[0]), y: inf.map(() => infY), text: inf.map(hover), hoverinfo: "text", marker: { color, size: 9, symbol: "triangle-up" } }] : []),
+      ];
+    });
+    return [figure(
+      [
+        { type: "scatter", mode: "lines", name: "diagonal", x: [low, infY], y: [low, infY], line: { color: "gray", width: 1 }, showlegend: false, hoverinfo: "skip" },
+        { type: "scatter", mode: "lines", name: "death = ∞", x: [low, infY], y: [infY, infY], line: { color: "gray", dash: "dash", width: 1 }, showlegend: false, hoverinfo: "skip" },
+        ...traces,
+      ],
+      {
+        title: `Persistence diagram, H0-H${this.diagrams.length - 1} (${this.info.n} ${this.info.source === "points" ? "points" : "vertices"})`,
+        xaxis: { title: "birth", range: [low, infY * 1.04] },
+        yaxis: { title: "death", range: [low, infY * 1.04], scaleanchor: "x" },
+        annotations: [{ x: low, y: infY, xref: "x", yref: "y", text: "∞", showarrow: false, xanchor: "right", xshift: -4, font: { size: 16 } }],
+      },
+    )];
+  }
+
+  /** The barcode of every dimension in one figure, longest bars first within each dimension. */
+  barcode(): Figure {
+    const infY = this.infinityLine();
+    let row = 0;
+    const traces = this.diagrams.map((d, k) => {
+      const bars = [...d].sort((a, b) => b[1] - b[0] - (a[1] - a[0]));
+      const first = row;
+      row += bars.length;
+      return {
+        type: "scatter", mode: "lines", name: `H${k} (${d.length})`, line: { width: 2, color: DIMENSION_COLORS[k % DIMENSION_COLORS.length] },
+        x: bars.flatMap((p) => [p[0], p[1] === Infinity ? infY : p[1], null]),
+        y: bars.flatMap((_, i) => [first + i, first + i, null]),
+      };
+    });
+    return figure(traces, { title: `Barcode (${row} bars; infinite bars end at ${infY.toPrecision(3)})`, xaxis: { title: "filtration value" }, yaxis: { title: "bar", autorange: "reversed", showticklabels: false } });
+  }
+
+  /** Per dimension: the number of bars, how many are infinite, and the longest finite bars. */
   table(): Table {
+    const rows = this.diagrams.map((d, k) => {
+      const finite = d.filter((p) => p[1] !== Infinity).sort((a, b) => b[1] - b[0] - (a[1] - a[0]));
+      const longest = finite[0];
+      const persistence = (i: number) => (finite[i] ? finite[i][1] - finite[i][0] : null);
+      return [`H${k}`, d.length, d.length - finite.length, longest?.[0] ?? null, longest?.[1] ?? null, persistence(0), persistence(1), persistence(2)];
+    });
+    return new Table(
+      ["dim", "bars", "infinite", "longest bar birth", "longest bar death", "longest persistence", "2nd persistence", "3rd persistence"],
+      rows,
+      `Vietoris-Rips persistence (${this.info.n} ${this.info.source === "points" ? "points" : "vertices"}); all bars: .bars()`,
+    );
+  }
+
+  /** Every bar as one row (dimension, birth, death, persistence). */
+  bars(): Table {
     const rows = this.diagrams.flatMap((d, k) => d.map((p) => [k, p[0], p[1], p[1] - p[0]]));
-    return new Table(["dim", "birth", "death", "persistence"], rows, `Vietoris-Rips persistence (${this.info.n} ${this.info.source === "points" ? "points" : "vertices"})`);
+    return new Table(["dim", "birth", "death", "persistence"], rows, `Vietoris-Rips persistence bars (${this.info.n} ${this.info.source === "points" ? "points" : "vertices"})`);
   }
 
   protected data(): Record<string, unknown> {

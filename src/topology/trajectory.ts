@@ -171,10 +171,14 @@ export class TrajectoryResult extends Result {
             marker: { size: 2, color: Array.from(c.step), colorscale: "Viridis", showscale: true, colorbar: { title: "step" } },
           },
         ],
-        { title: `Learning surface: PCA of ${c.layer} (${ev}% of variance)`, height: 520 },
+        {
+          title: `Learning surface: PCA of ${c.layer} (${ev}% of variance)`,
+          height: 520,
+          scene: { xaxis: { title: "PC1" }, yaxis: { title: "PC2" }, zaxis: { title: "PC3" } },
+        },
       ),
     );
-    if (this.persistence) figs.push(...this.persistence.figures().slice(0, 2 * this.persistence.diagrams.length).filter((_, i) => i % 2 === 0));
+    if (this.persistence) figs.push(...this.persistence.figures());
     const f = this.factors;
     if (f.side > 0 && f.differences.length > 0) {
       const cols = Math.min(4, f.differences.length);

@@ -66,16 +66,17 @@ export class TrainRun extends Result {
     if (!epochs.some((e) => e.accuracy !== null)) return [loss];
     const accuracy = figure(
       [
-        { type: "scatter", mode: "lines+markers", name: "train", x: epochs.map((e) => e.epoch + 1), y: epochs.map((e) => e.accuracy) },
-        ...(epochs.some((e) => e.valAccuracy !== null) ? [{ type: "scatter", mode: "lines+markers", name: "validation", x: epochs.map((e) => e.epoch + 1), y: epochs.map((e) => e.valAccuracy) }] : []),
+        { type: "scatter", mode: "lines+markers", name: "train", x: epochs.map((e) => e.epoch), y: epochs.map((e) => e.accuracy) },
+        ...(epochs.some((e) => e.valAccuracy !== null) ? [{ type: "scatter", mode: "lines+markers", name: "validation", x: epochs.map((e) => e.epoch), y: epochs.map((e) => e.valAccuracy) }] : []),
       ],
-      { title: "Accuracy", xaxis: { title: { text: "epoch" }, dtick: 1 }, yaxis: { title: { text: "accuracy" }, range: [0, 1] } },
+      { title: "Accuracy at the end of each epoch", xaxis: { title: { text: "epoch (numbered from 0)" }, dtick: 1 }, yaxis: { title: { text: "accuracy" }, range: [0, 1] } },
     );
     return [loss, accuracy];
   }
 
+  /** One row per epoch, numbered from 0 as in history.epochs and history.steps. */
   table(): Table {
-    return Table.fromRecords(this.history.epochs.map((e) => ({ epoch: e.epoch + 1, loss: e.loss, accuracy: e.accuracy, valLoss: e.valLoss, valAccuracy: e.valAccuracy, lr: e.lr, seconds: e.seconds })), `Training of ${this.info.model}`);
+    return Table.fromRecords(this.history.epochs.map((e) => ({ epoch: e.epoch, loss: e.loss, accuracy: e.accuracy, valLoss: e.valLoss, valAccuracy: e.valAccuracy, lr: e.lr, seconds: e.seconds })), `Training of ${this.info.model}`);
   }
 
   /** Per-step losses as a table (step, epoch, loss). */

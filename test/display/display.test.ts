@@ -2,7 +2,7 @@ import { before, describe, it } from "node:test";
 import * as assert from "node:assert/strict";
 import { inspect } from "node:util";
 import * as tf from "@tensorflow/tfjs";
-import { figure, grid, figureBundle, figureText, PLOTLY_MIME } from "../../src/display/figure";
+import { figure, grid, figureBundle, figureText, PLOTLY_MIME, MODEBAR_HEIGHT } from "../../src/display/figure";
 import { Table } from "../../src/display/table";
 import { showFigure, showTable } from "../../src/display/show";
 import { inKernel } from "../../src/display/kernel";
@@ -45,6 +45,26 @@ describe("figures", () => {
     assert.match(html, /plotly\.js v4\.\d+\.\d+/);
     assert.match(html, /plotly\.js is not loaded on this page/);
     assert.ok(html.length > 1_000_000);
+  });
+
+  it("titles start below Plotly's toolbar, inside the top margin; every axis writes exponents (1e-4), not SI prefixes", () => {
+    const log = figure([{ type: "scatter", x: [1e-9, 1e-4], y: [1e-9, 1e-4] }], { title: "A long title that would run under the toolbar", xaxis: { title: "x", type: "log" }, yaxis: { type: "log", exponentformat: "power" } });
+    const title = log.layout.title as { text: string; yref: string; yanchor: string; pad: { t: number }; font?: { size: number } };
+    assert.equal(title.text, "A long title that would run under the toolbar");
+    assert.deepEqual([title.yref, title.yanchor], ["container", "top"]);
+    assert.ok(title.pad.t >= MODEBAR_HEIGHT, "the title starts below the toolbar");
+    const margin = log.layout.margin as { t: number };
+    assert.ok(margin.t >= title.pad.t + 20 + 10, `the top margin (${margin.t} px) holds the toolbar, a 20 px title line and a gap`);
+    assert.equal((log.layout.xaxis as { exponentformat: string }).exponentformat, "e");
+    assert.equal((log.layout.yaxis as { exponentformat: string }).exponentformat, "power", "a probe's own choice is kept");
+    const plain = figure([{ type: "scatter", x: [1], y: [2] }]);
+    assert.equal((plain.layout.xaxis as { exponentformat: string }).exponentformat, "e", "axes the probe did not configure too");
+    assert.equal(plain.layout.title, undefined, "no title, no title object");
+    const scene = figure([{ type: "scatter3d", x: [1], y: [2], z: [3] }], { scene: { xaxis: { title: "PC1" } } }).layout.scene as Record<string, { exponentformat: string }>;
+    assert.deepEqual(["xaxis", "yaxis", "zaxis"].map((k) => scene[k].exponentformat), ["e", "e", "e"]);
+    const both = grid([log, plain], { title: "Both" });
+    assert.ok((both.layout.margin as { t: number }).t > margin.t, "a grid's margin also holds the panels' titles");
+    for (const key of ["xaxis", "yaxis", "xaxis2", "yaxis2"]) assert.notEqual((both.layout[key] as { exponentformat?: string }).exponentformat, undefined, key);
   });
 
   it("grid lays several figures out as subplots of one", () => {
@@ -98,7 +118,7 @@ describe("results", () => {
 describe("plotly.js 3+ titles", () => {
   it("string titles in layout, axes and traces become { text } (plotly.js ignores plain strings)", () => {
     const f = figure([{ type: "heatmap", z: [[1]], colorbar: { title: "S_rel" } }], { title: "T", xaxis: { title: "x" } });
-    assert.deepEqual(f.layout.title, { text: "T" });
+    assert.equal((f.layout.title as { text: string }).text, "T");
     assert.deepEqual((f.layout.xaxis as { title: unknown }).title, { text: "x" });
     assert.deepEqual((f.data[0].colorbar as { title: unknown }).title, { text: "S_rel" });
     const raw = { data: [], layout: { title: "raw" } };

@@ -4,14 +4,24 @@
  * figure shows fails here; UPDATE_SNAPSHOTS=1 rewrites the files after review.
  */
 import { after, before, describe, it } from "node:test";
+import * as assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import * as ws from "../../src";
 import { assertSnapshot, useTestBackend } from "../helpers";
 
 before(useTestBackend);
 
-/** Drops what legitimately differs between runs (timings) before a snapshot. */
+/**
+ * Drops what legitimately differs between runs (timings) before a snapshot, after checking what every figure must
+ * have: a title placed below Plotly's toolbar and no SI-prefixed axis ticks.
+ */
 function stable(figures: ws.Figure[]): unknown {
+  for (const f of figures) {
+    const title = f.layout.title as { yref?: string; pad?: { t: number } } | undefined;
+    assert.ok(title && title.yref === "container" && (title.pad?.t ?? 0) >= 30, `title placement: ${JSON.stringify(title)}`);
+    const axes = Object.entries({ ...f.layout, ...(f.layout.scene as object | undefined) }).filter(([key]) => /^[xyz]axis\d*$/.test(key));
+    for (const [key, axis] of axes) assert.equal((axis as { exponentformat?: string }).exponentformat, "e", `${key} of "${JSON.stringify(title)}"`);
+  }
   return JSON.parse(JSON.stringify(figures, (key, value) => (/seconds|elapsed|millis|ms$/i.test(key) ? undefined : value)));
 }
 

@@ -91,6 +91,22 @@ test("k-means and spectral clustering are deterministic for a seed; k-means take
   assert.equal(a.figures().length, 1);
 });
 
+test("confusion() is a clusters x groups count matrix with its labels; purity is the sum of row maxima over the rows", () => {
+  // Hand-made: 7 points in 2 well-separated clumps; truth groups 3 and 8 mixed 3:1 and 1:2 (cluster order from the seed).
+  const points = [[0, 0], [0.1, 0], [0, 0.1], [0.1, 0.1], [9, 9], [9.1, 9], [9, 9.1]];
+  const truth = [3, 3, 3, 8, 8, 8, 3];
+  const r = elasticity.kmeans(points, 2, { truth, seed: 0 });
+  const conf = r.confusion();
+  const first = r.assignment[0]; // the cluster of the clump at the origin
+  const expected = first === 0 ? [[3, 1], [1, 2]] : [[1, 2], [3, 1]];
+  assert.deepEqual(conf, { matrix: expected, rows: [0, 1], columns: [3, 8], rowLabels: ["cluster 0", "cluster 1"], columnLabels: ["group 3", "group 8"] });
+  assert.equal(r.purity, (3 + 2) / 7);
+  const table = r.table();
+  assert.deepEqual(table.columns, ["cluster", "group 3", "group 8", "total"]);
+  assert.deepEqual(table.rows, expected.map((row, c) => [`cluster ${c}`, ...row, row[0] + row[1]]));
+  assert.throws(() => elasticity.kmeans(points, 2).confusion(), /confusion\(\) needs the true groups: pass \{ truth \}/);
+});
+
 test("NaN entries carry no similarity; a row with none left is counted as isolated", () => {
   const { srel, groups } = scaledBlocks(7);
   const lonely = srel.map((row, i) => row.map((v, j) => (i !== j && (i === 0 || j === 0) ? NaN : v)));

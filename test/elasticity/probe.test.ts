@@ -78,6 +78,37 @@ test("class-pair averages: hand-computed means, self pairs and NaN left out", ()
   assertClose(swapped.mean, [[p.mean[1][1], p.mean[1][0]], [p.mean[0][1], p.mean[0][0]]], { rtol: 1e-12, what: "relabelled class pairs" });
 });
 
+test("class pairs of a subset of classes: only the probed classes as rows, only the affected classes as columns", async () => {
+  // Hand-computed: rows of class 1 only, columns of classes 0, 1, 2 (no sample shared).
+  const p = classPairs([[0.5, 0.2, 0.9, 0.4], [0.3, 0.6, NaN, 0.8]], [1, 1], [0, 1, 2, 2], () => false, (c) => `c${c}`);
+  assert.deepEqual([p.classes, p.names, p.affected, p.affectedNames], [[1], ["c1"], [0, 1, 2], ["c0", "c1", "c2"]]);
+  assertClose(p.mean, [[(0.5 + 0.3) / 2, (0.2 + 0.6) / 2, (0.9 + 0.4 + 0.8) / 3]], { rtol: 1e-12, what: "class-pair means" });
+  assertClose(p.same, (0.2 + 0.6) / 2, { rtol: 1e-12 });
+  // The probe with classes [3, 5, 8] of 10, affected points of every class: 3 rows of pairs, none all-NaN.
+  const data = { ...classification(40, 10, 10, 4), task: "classification" as const, classes: Array.from({ length: 10 }, (_, c) => `digit ${c}`) };
+  const model = mlp([10, 6, 10], { seed: 1 });
+  const s = await elasticity(model, data, { ...quiet, points: { perClass: 2, classes: [3, 5, 8] }, against: 40 });
+  assert.deepEqual(s.classPairs!.classes, [3, 5, 8]);
+  assert.equal(s.classPairs!.affected.length, 10);
+  const table = s.table();
+  assert.equal(table.rows.length, 3 * 10);
+  assert.deepEqual([...new Set(table.column("probed"))], ["digit 3", "digit 5", "digit 8"]);
+  assert.ok(table.column("mean").every((v) => typeof v === "number" && Number.isFinite(v)), "no NaN cells");
+  const [heatmap, pairs] = s.figures();
+  assert.deepEqual(pairs.data[0].y, ["digit 3", "digit 5", "digit 8"]);
+  assert.equal((pairs.data[0].x as string[]).length, 10);
+  // The S_rel heatmap's axes are labelled by class name, one tick per class block.
+  const yaxis = heatmap.layout.yaxis as { ticktext: string[]; tickvals: string[] };
+  const xaxis = heatmap.layout.xaxis as { ticktext: string[]; tickvals: string[] };
+  assert.deepEqual(yaxis.ticktext, ["digit 3", "digit 5", "digit 8"]);
+  assert.deepEqual(xaxis.ticktext, data.classes);
+  for (const [axis, values] of [[yaxis, heatmap.data[0].y], [xaxis, heatmap.data[0].x]] as const) {
+    assert.ok(axis.tickvals.every((v) => (values as string[]).includes(v)), "tick values are categories of the axis");
+  }
+  assert.ok(yaxis.tickvals.every((v, k) => v.startsWith(`${yaxis.ticktext[k]} #`)), "each tick sits inside its class block");
+  tf.dispose([data.x, data.y]);
+});
+
 test("relabelling the classes together with the output units leaves S_rel unchanged and permutes the class pairs", async () => {
   const data = classification(9, 4, 3, 6);
   const model = mlp([4, 7, 3], { seed: 7 });

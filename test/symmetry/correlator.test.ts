@@ -135,6 +135,20 @@ test("the same seed gives the same ensemble; zero inputs give zero-error compone
   assert.ok(Number.isFinite(a.maxClosedFormZ));
 });
 
+test("the G2 heatmap's ticks name each (output, input) pair, and each cell is that pair's mean", async () => {
+  const e = ensemble({ sizes: [2, 8, 3], activation: "relu" }, { networks: 40, seed: 2 });
+  const g2 = await correlator(e, [[1, 2], [0.5, -1]], { order: 2 });
+  const [heatmap] = g2.figures();
+  const trace = heatmap.data[0] as { x: string[]; y: string[]; z: number[][] };
+  const ticks = ["f0(x0)", "f1(x0)", "f2(x0)", "f0(x1)", "f1(x1)", "f2(x1)"];
+  assert.deepEqual(trace.x, ticks);
+  assert.deepEqual(trace.y, ticks);
+  // z[r][c] = E[f_a(x_i) f_b(x_j)] for row f_a(x_i) and column f_b(x_j): mean[i][j][a][b].
+  for (let r = 0; r < 6; r++) {
+    for (let c = 0; c < 6; c++) assert.equal(trace.z[r][c], (g2.mean as number[][][][])[Math.floor(r / 3)][Math.floor(c / 3)][r % 3][c % 3], `cell ${ticks[r]} x ${ticks[c]}`);
+  }
+});
+
 test("bad input: mismatched shapes, too few networks (with the number needed), bad order, NaN, bad spec", async () => {
   const e = ensemble({ sizes: [3, 10, 2] }, { networks: 50, seed: 0 });
   await assert.rejects(correlator(e, [[1, 2]], { order: 2 }), /input 0 has 2 coordinates but the ensemble \[3-10-2\] takes 3/);

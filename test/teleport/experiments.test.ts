@@ -6,7 +6,7 @@ import { assertNoLeak, assertClose, useTestBackend } from "../helpers";
 import { readParams, viewOf } from "../../src/model";
 import { Rng } from "../../src/math/rng";
 import { train } from "../../src/train";
-import { teleport, type Objective } from "../../src/teleport";
+import { teleport, LevelCurveResult, type Objective } from "../../src/teleport";
 import { cobStructure, factorsOf, sampleCob, type Sampling } from "../../src/teleport/structure";
 import { ratioLaw, unitMoments } from "../../src/teleport/sweep";
 import { mlpModel, bnMlp, bnCnn, classification, relDiff } from "./fixtures";
@@ -61,6 +61,17 @@ test("sweep: measured (autodiff) gradient boosts agree with the law within 4 exa
   assert.ok(Number.isNaN(single.rows[0].hiddenGradRatio) && Number.isNaN(single.rows[0].predictedHidden) && single.nanCount === 1, "no hidden -> hidden weights: NaN, counted");
   assert.equal(result.figures().length, 3);
   assert.equal(result.table().rows.length, 4);
+  // Figures and tables show what applies: the closed-form law in the legend only where it is the prediction,
+  // no all-NaN hidden -> hidden traces or columns for a one-hidden-layer net.
+  const names = (r: typeof result) => r.figures()[0].data.map((trace) => trace.name ?? "");
+  assert.ok(names(result).includes("hidden->hidden, predicted (1 + r^2/3)/(1 - r^2)"), names(result).join("; "));
+  assert.ok(!names(single).some((name) => name.includes("hidden") || name.includes("r^2")), `one hidden layer: ${names(single).join("; ")}`);
+  for (const trace of single.figures().flatMap((f) => f.data)) {
+    assert.ok(!(trace.y as number[]).every(Number.isNaN), `trace "${trace.name}" is all NaN`);
+  }
+  assert.ok(!single.table().columns.some((c) => c.includes("idden")), `columns: ${single.table().columns.join(", ")}`);
+  const centered = await teleport.sweep(model, data, { ranges: [0.3], samples: 2, sampling: "centered", center: 2 });
+  assert.ok(!names(centered).some((name) => name.includes("r^2")) && names(centered).includes("hidden->hidden, predicted E[tau_in^2] E[tau_out^-2]"), names(centered).join("; "));
   tf.dispose([data.x, data.y]);
 });
 
@@ -71,10 +82,30 @@ test("levelCurve: the teleport walk keeps the loss (rel 1e-5) while moving away;
   const l0 = result.walk[0].loss;
   assert.ok(result.walkDeviation <= 1e-5 * Math.max(1, l0), `walk deviation ${result.walkDeviation}`);
   assert.ok(result.walk[6].distance > 0.1, "the walk moves");
-  assert.ok(result.chordBarrier > 1e-3, `chord barrier ${result.chordBarrier}`);
+  assert.ok(Math.max(result.chordBarrier, -result.chordDip) > 1e-3, `chord barrier ${result.chordBarrier}, dip ${result.chordDip}: the chord leaves the level set`);
   assertClose(result.chord[0].loss, l0, { rtol: 1e-6 });
   assertClose(result.chord[10].loss, result.walk[6].loss, { rtol: 1e-5 });
   tf.dispose([data.x, data.y]);
+});
+
+test("levelCurve: the chord barrier and dip are measured against the line between the endpoints' losses, as plotted", () => {
+  // A chord that dips from 0.817 to 0.763 and back: no barrier, a dip of 0.054 (the case the old summary called "barrier 0.000").
+  const losses = [0.817, 0.79, 0.763, 0.79, 0.817];
+  const chord = losses.map((loss, i) => ({ t: i / 4, loss, distance: i }));
+  const dip = new LevelCurveResult([{ step: 0, loss: 0.817, distance: 0 }, { step: 1, loss: 0.817, distance: 4 }], chord);
+  assertClose(dip.chordExcess, [0, -0.027, -0.054, -0.027, 0], { atol: 1e-12, what: "loss minus the endpoints' line" });
+  assert.equal(dip.chordBarrier, 0);
+  assertClose(dip.chordDip, -0.054, { atol: 1e-12 });
+  assert.match(dip.summary(), /chord loss 0\.7630\.\.0\.8170: barrier 0\.00, dip -0\.0540/);
+  // Unequal endpoints: the line is sloped, so a chord that rises monotonically less steeply than it has a dip, not a barrier.
+  const sloped = new LevelCurveResult([{ step: 0, loss: 1, distance: 0 }], [{ t: 0, loss: 1, distance: 0 }, { t: 0.5, loss: 1.5, distance: 1 }, { t: 1, loss: 3, distance: 2 }]);
+  assertClose(sloped.chordExcess, [0, -0.5, 0], { atol: 1e-12 });
+  const bump = new LevelCurveResult([{ step: 0, loss: 1, distance: 0 }], [{ t: 0, loss: 1, distance: 0 }, { t: 0.5, loss: 2.5, distance: 1 }, { t: 1, loss: 3, distance: 2 }]);
+  assertClose(bump.chordBarrier, 0.5, { atol: 1e-12 });
+  const [figure] = dip.figures();
+  const line = figure.data.find((trace) => trace.name === "endpoints' loss, interpolated");
+  assertClose(line?.y as number[], [0.817, 0.817, 0.817, 0.817, 0.817], { atol: 1e-12, what: "the plotted reference line" });
+  assertClose(dip.table().column("above endpoints' line").slice(2) as number[], dip.chordExcess, { atol: 0 });
 });
 
 test("microAngles: micro-teleports are orthogonal to the gradient to first order (|angle - 90| = O(r): < 0.01 deg at r = 1e-3, 10x less at 1e-4); random directions spread (180/pi)/sqrt(n)", async () => {

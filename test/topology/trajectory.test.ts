@@ -62,6 +62,10 @@ test("neuron groups follow a hand-built trajectory: 4 equal neurons split [4] ->
   assert.equal(r.firstBranchStep, 10);
   assert.deepEqual(r.symmetry, { symmetricStart: true, symmetricEnd: false });
   assert.ok(r.figures().length >= 4);
+  const surface = r.figures().find((f) => f.data[0]?.type === "scatter3d");
+  const scene = surface?.layout.scene as Record<string, { title: { text: string } }>;
+  assert.deepEqual(["xaxis", "yaxis", "zaxis"].map((axis) => scene[axis].title.text), ["PC1", "PC2", "PC3"], "the learning surface's axes are the principal components");
+  assert.equal(r.figures().filter((f) => String(JSON.stringify(f.layout.title)).includes("Persistence diagram")).length, 1, "one persistence diagram for all dimensions");
   assert.equal(r.toJSON().kind, "trajectory");
 });
 

@@ -81,6 +81,11 @@ test("classification training learns, records accuracy, and a trajectory spills 
   traj.dispose();
   assert.match(run.summary(), /5 epochs, 50 steps/);
   assert.equal(run.figures().length, 2);
+  // One epoch numbering (from 0) in the history, the step records, the table and the accuracy figure.
+  assert.deepEqual(run.history.epochs.map((e) => e.epoch), [0, 1, 2, 3, 4]);
+  assert.deepEqual([run.history.steps[0].epoch, run.history.steps.at(-1)!.epoch], [0, 4]);
+  assert.deepEqual(run.table().column("epoch"), [0, 1, 2, 3, 4]);
+  assert.deepEqual(run.figures()[1].data[0].x, [0, 1, 2, 3, 4]);
   tf.dispose([data.x, data.y]);
 });
 
