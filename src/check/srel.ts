@@ -28,9 +28,11 @@ export type SrelFn = (model: tf.LayersModel, sample: LabelledSample, xPrime: tf.
 
 /**
  * Both sides take the step in float32; the step changes f(x) by about 10%, so float32 cancellation leaves
- * about 1e-6 relative error, and a different loss or step shifts S_rel by far more than this tolerance.
+ * about 1e-6 of error in S_rel (absolute, from the differences of outputs), far below these tolerances; a
+ * different loss or step length shifts S_rel by more (second-order terms of the finite step).
  */
 const SREL_RTOL = 1e-3;
+const SREL_ATOL = 1e-5;
 /** Target relative size of the step's change at the probed sample (sets lr per case). */
 const STEP_SIZE = 0.1;
 /** Residual f(x) - y of the probed sample: not +-1, so a step along grad f instead of grad L shows. */
@@ -64,12 +66,12 @@ async function gradeCase(fn: SrelFn, model: tf.LayersModel, sizes: number[], nam
   const rng = new Rng(caseSeed + 300);
   const d = sizes[0];
   const x = Array.from(rng.normalArray(d));
-  const xPrime = Array.from(rng.normalArray(d));
   const weights = readArrays(model);
   const { y, lr } = probeSetup(model, x);
+  const xPrime = await oppositeChange(model, x, y, lr, rng);
   const calls: { label: string; other: number[] }[] = [{ label: `${name}, x' = x`, other: x }, { label: `${name}, x' != x`, other: xPrime }];
   for (const { label, other } of calls) {
-    const expected = await reference(model, x, y, other, lr, "halfMse");
+    const expected = (await reference(model, x, y, other, lr, "halfMse")).srel;
     const sample = { x: tf.tensor2d([x]), y: tf.tensor2d([[y]]) };
     const affected = tf.tensor2d([other]);
     const outcome = await callStudent(() => fn(model, sample, affected, lr), readNumber);
@@ -86,11 +88,15 @@ async function gradeCase(fn: SrelFn, model: tf.LayersModel, sizes: number[], nam
     }
     const s = outcome.value;
     grading.check(label, UNTOUCHED, changed === "", "weights unchanged", changed ? "changed" : "unchanged", changed ? `${changed}: every probe step starts again from the same w; step a copy of the weights` : "");
-    if (other === x) grading.check(label, SELF, Math.abs(s - 1) <= SREL_RTOL, "1", fmt(s));
+    if (other === x) grading.check(label, SELF, close(s, 1), "1", fmt(s));
     grading.check(label, NONNEGATIVE, s >= 0, ">= 0", fmt(s), s < 0 ? "S_rel is a ratio of absolute changes" : "");
-    const ok = Math.abs(s - expected) <= SREL_RTOL * Math.max(1, Math.abs(expected));
+    const ok = close(s, expected);
     grading.check(label, DEFINITION, ok, fmt(expected), fmt(s), ok ? "" : `lr ${fmt(lr)}, y ${fmt(y)}${await mistakeHint(model, x, y, other, lr, s, expected)}`);
   }
+}
+
+function close(actual: number, expected: number): boolean {
+  return Math.abs(actual - expected) <= SREL_ATOL + SREL_RTOL * Math.abs(expected);
 }
 
 /** A target with residual f(x) - y = RESIDUAL and a step size that changes f(x) by about STEP_SIZE relative. */
@@ -111,13 +117,32 @@ function probeSetup(model: tf.LayersModel, x: number[]): { y: number; lr: number
   }
 }
 
-/** S_rel of the library's finite-step probe (ws.elasticity, kind "regression"). */
-async function reference(model: tf.LayersModel, x: number[], y: number, other: number[], lr: number, loss: "halfMse" | "mse", mode: "finite" | "infinitesimal" = "finite"): Promise<number> {
+/**
+ * A point x' whose output moves the opposite way to f(x) under the step, by at least 5% as much (the first of
+ * up to 40 seeded draws), so an answer without the absolute values is negative there.
+ */
+async function oppositeChange(model: tf.LayersModel, x: number[], y: number, lr: number, rng: Rng): Promise<number[]> {
+  const self = (await reference(model, x, y, x, lr, "halfMse")).sker;
+  let candidate: number[] = [];
+  for (let t = 0; t < 40; t++) {
+    // Half the draws near -x, where a ReLU network's tangent kernel with x is most often negative.
+    candidate = Array.from(rng.normalArray(x.length), (v, i) => (t % 2 === 0 ? v : -x[i] + 0.5 * v));
+    const ratio = (await reference(model, x, y, candidate, lr, "halfMse")).sker / self;
+    if (ratio < -0.05) break;
+  }
+  return candidate;
+}
+
+/**
+ * The library's finite-step probe (ws.elasticity, kind "regression"): S_rel and the signed kernelized
+ * similarity df(x') / (-lr dL/df(x)).
+ */
+async function reference(model: tf.LayersModel, x: number[], y: number, other: number[], lr: number, loss: "halfMse" | "mse", mode: "finite" | "infinitesimal" = "finite"): Promise<{ srel: number; sker: number }> {
   const data = { x: tf.tensor2d([x]), y: tf.tensor2d([[y]]) };
   const against = { x: tf.tensor2d([other]), y: tf.tensor2d([[0]]) };
   try {
     const result = await elasticity(model, data, { points: [0], against, kind: "regression", mode, eta: lr, loss, step: "sgd", minChange: 0, progress: false });
-    return result.srel[0][0];
+    return { srel: result.srel[0][0], sker: result.sker ? result.sker[0][0] : NaN };
   } finally {
     tf.dispose([data.x, data.y, against.x, against.y]);
   }
@@ -138,12 +163,12 @@ function modelChange(model: tf.LayersModel, weights: Float32Array[]): string {
 
 /** Names the usual mistake the student's value matches, if any. */
 async function mistakeHint(model: tf.LayersModel, x: number[], y: number, other: number[], lr: number, s: number, expected: number): Promise<string> {
-  const near = (v: number) => Math.abs(s - v) <= SREL_RTOL * Math.max(1, Math.abs(v));
+  const near = (v: number) => close(s, v);
   if (expected !== 0 && near(1 / expected)) return "; the ratio is inverted: the change at x' goes in the numerator, the change at the probed x in the denominator";
   if (near(-expected)) return "; the sign is wrong: S_rel is a ratio of absolute changes";
-  if (near(await reference(model, x, y, other, lr, "mse"))) return "; this is the S_rel of a step on (f - y)^2, twice as long: the loss is 1/2 (f - y)^2";
-  if (near(await reference(model, x, await residualOne(model, x), other, lr, "halfMse"))) return "; this is a step along grad f(x): the SGD step follows the gradient of the loss, (f(x) - y) grad f(x)";
-  if (near(await reference(model, x, y, other, lr, "halfMse", "infinitesimal"))) return "; this is the lr -> 0 limit (a ratio of gradient dot products): take the real step of size lr and difference the outputs";
+  if (near((await reference(model, x, y, other, lr, "mse")).srel)) return "; this is the S_rel of a step on (f - y)^2, twice as long: the loss is 1/2 (f - y)^2";
+  if (near((await reference(model, x, await residualOne(model, x), other, lr, "halfMse")).srel)) return "; this is a step along grad f(x): the SGD step follows the gradient of the loss, (f(x) - y) grad f(x)";
+  if (near((await reference(model, x, y, other, lr, "halfMse", "infinitesimal")).srel)) return "; this is the lr -> 0 limit (a ratio of gradient dot products): take the real step of size lr and difference the outputs";
   return "";
 }
 
