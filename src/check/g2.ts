@@ -4,7 +4,7 @@
  */
 import { Rng } from "../math/rng";
 import { ComponentIndex, ProductMoments, expandComponents } from "../symmetry/moments";
-import { CheckResult, Grading, fmt, resolveCheckOptions, type CheckOptions } from "./result";
+import { CheckResult, Grading, fmt, startGrading, type CheckOptions } from "./result";
 import { OutputError, callStudent, readMatrix } from "./student";
 
 /** The k x k estimate of G2_ij = E[f_i f_j] from M sampled networks' outputs (rows), may be async. */
@@ -19,7 +19,7 @@ const OFF_DIAGONAL = "G2_ij = (1/M) sum_m f_mi f_mj";
 
 export async function g2(fn: G2Fn, options: CheckOptions = {}): Promise<CheckResult> {
   if (typeof fn !== "function") throw new Error(`ws.check.g2: pass your function (outputs) => number[][], got ${typeof fn}`);
-  const { seed, cases } = resolveCheckOptions(options, 3, "g2");
+  const { seed, cases } = await startGrading(options, 3, "g2");
   const grading = new Grading("g2", [{ name: SYMMETRIC }, { name: DIAGONAL }, { name: OFF_DIAGONAL }]);
   for (let c = 0; c < cases; c++) {
     const { name, outputs } = sample(c, seed);

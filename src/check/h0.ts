@@ -4,7 +4,7 @@
  */
 import { Rng } from "../math/rng";
 import { persistence } from "../topology/persistence";
-import { CheckResult, Grading, fmt, resolveCheckOptions, type CheckOptions } from "./result";
+import { CheckResult, Grading, fmt, startGrading, type CheckOptions } from "./result";
 import { callStudent, readMatrix } from "./student";
 
 /** All H0 intervals [birth, death] of the Vietoris-Rips filtration of the points (may be async). */
@@ -20,7 +20,7 @@ const DEATHS = "finite deaths = minimum spanning tree edge lengths";
 
 export async function h0(fn: H0Fn, options: CheckOptions = {}): Promise<CheckResult> {
   if (typeof fn !== "function") throw new Error(`ws.check.h0: pass your function (points) => [birth, death][], got ${typeof fn}`);
-  const { seed, cases } = resolveCheckOptions(options, 4, "h0");
+  const { seed, cases } = await startGrading(options, 4, "h0");
   const grading = new Grading("h0", [{ name: COUNT }, { name: BIRTHS }, { name: INFINITE }, { name: DEATHS }]);
   for (let k = 0; k < cases; k++) {
     const { name, points } = cloud(k, seed);

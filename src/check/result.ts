@@ -6,6 +6,7 @@
 import { Result } from "../display/result";
 import type { Figure } from "../display/figure";
 import { Table } from "../display/table";
+import { ready } from "../backend";
 
 export interface CheckOptions {
   /** Seed of the random cases (default 0). */
@@ -145,8 +146,13 @@ export function fmt(x: number): string {
   return String(Number(x.toPrecision(6)));
 }
 
-/** Resolves the shared options: seed and number of cases (>= 1). */
-export function resolveCheckOptions(options: CheckOptions, defaultCases: number, grader: string): { seed: number; cases: number } {
+/**
+ * Resolves the shared options (seed, number of cases >= 1) and starts the backend with ws.ready(), which
+ * enables TF.js's prod mode: otherwise the pure-JS backend's first-use banner goes to stderr, and nbgrader
+ * gives a test cell that writes to stderr zero points.
+ */
+export async function startGrading(options: CheckOptions, defaultCases: number, grader: string): Promise<{ seed: number; cases: number }> {
+  await ready({ verbose: false });
   const seed = options.seed ?? 0;
   const cases = options.cases ?? defaultCases;
   if (!Number.isFinite(seed)) throw new Error(`ws.check.${grader}: seed must be a finite number, got ${seed}`);

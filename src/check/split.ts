@@ -10,7 +10,7 @@ import { lossOf } from "../model/functional";
 import { viewOf, type ModelView } from "../model/view";
 import { applyPlan, hiddenLayer, rebuildModel } from "../embed/channels";
 import { splitPlan, EMBED_TOLERANCE } from "../embed/split";
-import { CheckResult, Grading, fmt, resolveCheckOptions, type CheckOptions } from "./result";
+import { CheckResult, Grading, fmt, startGrading, type CheckOptions } from "./result";
 import { allClose, callStudent, firstMismatch, indexText, inputsChanged, readTensorList } from "./student";
 import { functionChange, randomMlp, weightName, weightTensors, type MlpCase } from "./mlp";
 
@@ -36,7 +36,7 @@ const GRADIENT = "gradient mapping";
 
 export async function split(fn: SplitFn, options: CheckOptions = {}): Promise<CheckResult> {
   if (typeof fn !== "function") throw new Error(`ws.check.split: pass your function (weights, layer, neuron, alpha) => weights, got ${typeof fn}`);
-  const { seed, cases } = resolveCheckOptions(options, 3, "split");
+  const { seed, cases } = await startGrading(options, 3, "split");
   const grading = new Grading("split", [{ name: UNTOUCHED }, { name: INCOMING }, { name: OUTGOING }, { name: FUNCTION }, { name: GRADIENT }]);
   for (let k = 0; k < cases; k++) {
     const c = randomMlp(k, seed);

@@ -11,7 +11,7 @@ import { forward } from "../model/functional";
 import { viewOf } from "../model/view";
 import { readArrays } from "../embed/channels";
 import { elasticity } from "../elasticity/probe";
-import { CheckResult, Grading, fmt, resolveCheckOptions, type CheckOptions } from "./result";
+import { CheckResult, Grading, fmt, startGrading, type CheckOptions } from "./result";
 import { callStudent, describeError, readNumber } from "./student";
 
 /** The labelled sample (x, y) the probe step is taken on: x [1, inputs], y [1, 1]. */
@@ -47,7 +47,7 @@ const SIZES = [[3, 8, 1], [2, 6, 5, 1], [4, 10, 1]];
 
 export async function srel(fn: SrelFn, options: CheckOptions = {}): Promise<CheckResult> {
   if (typeof fn !== "function") throw new Error(`ws.check.srel: pass your function (model, sample, xPrime, lr) => number, got ${typeof fn}`);
-  const { seed, cases } = resolveCheckOptions(options, 3, "srel");
+  const { seed, cases } = await startGrading(options, 3, "srel");
   const grading = new Grading("srel", [{ name: UNTOUCHED }, { name: SELF }, { name: NONNEGATIVE }, { name: DEFINITION }]);
   for (let k = 0; k < cases; k++) {
     const caseSeed = seed * 1000 + k;

@@ -7,7 +7,7 @@ import { Rng } from "../math/rng";
 import { cloneModel } from "../model/params";
 import { applyCob, cobStructure, parseCob } from "../teleport/structure";
 import { FUNCTION_TOLERANCE } from "../teleport/teleport";
-import { CheckResult, Grading, fmt, resolveCheckOptions, type CheckOptions } from "./result";
+import { CheckResult, Grading, fmt, startGrading, type CheckOptions } from "./result";
 import { allClose, callStudent, firstMismatch, indexText, inputsChanged, readTensorList } from "./student";
 import { functionChange, randomMlp, weightName, weightTensors, type MlpCase } from "./mlp";
 
@@ -27,7 +27,7 @@ const FUNCTION = "function preserved";
 
 export async function teleport(fn: TeleportFn, options: CheckOptions = {}): Promise<CheckResult> {
   if (typeof fn !== "function") throw new Error(`ws.check.teleport: pass your function (weights, tau) => weights, got ${typeof fn}`);
-  const { seed, cases } = resolveCheckOptions(options, 3, "teleport");
+  const { seed, cases } = await startGrading(options, 3, "teleport");
   const grading = new Grading("teleport", [{ name: UNTOUCHED }, { name: KERNELS }, { name: BIASES }, { name: FUNCTION }]);
   for (let k = 0; k < cases; k++) {
     const c = randomMlp(k, seed);

@@ -1,6 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { inspect } from "node:util";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { CheckResult, Grading } from "../../src/check/result";
 
 function sample(): CheckResult {
@@ -40,4 +44,22 @@ test("a grader that forgets an identity or names an unknown one is a bug, report
   g.pass("1", "A");
   assert.throws(() => g.result(), /identity "B" was never checked/);
   assert.throws(() => g.pass("1", "C"), /unknown identity "C"/);
+});
+
+test("a grader run first in a fresh process writes nothing to stderr (TF.js's first-use banner would zero an nbgrader test cell)", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "weightscope-check-"));
+  const script = path.join(dir, "grade.ts");
+  const entry = path.resolve(__dirname, "../../src/check/index.ts");
+  // The student's function makes tensors, so the backend's first write happens inside the grader.
+  fs.writeFileSync(script, `import * as check from ${JSON.stringify(entry)};\n(async () => {\n  const r = await check.teleport((w) => w.map((t) => t.clone()), { cases: 1 });\n  console.log(r.score, r.maxScore);\n})();\n`);
+  try {
+    const env = { ...process.env };
+    delete env.WEIGHTSCOPE_QUIET;
+    const run = spawnSync(process.execPath, ["--import", "tsx", script], { cwd: path.resolve(__dirname, "../.."), encoding: "utf8", env, timeout: 120000 });
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout.trim(), "2 4", "a copy of the weights keeps the inputs and the function, nothing else");
+    assert.equal(run.stderr, "", "nothing on stderr");
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
