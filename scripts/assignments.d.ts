@@ -1,6 +1,6 @@
 // Types of scripts/assignments.js for the TypeScript tests.
 export interface Notebook {
-  cells: { cell_type: string; source: string | string[]; metadata: { nbgrader?: Record<string, unknown> }; outputs?: unknown[]; execution_count?: number | null }[];
+  cells: { id?: string; cell_type: string; source: string | string[]; metadata: { nbgrader?: Record<string, unknown> }; outputs?: unknown[]; execution_count?: number | null }[];
   metadata: { kernelspec?: { name: string; display_name: string; language: string } };
   [key: string]: unknown;
 }
