@@ -66,6 +66,12 @@ function variant(name: string, tag: string, edit: (source: string) => string, ce
   return file;
 }
 
+/** Every cell ran (none aborted): the failing test cell with an error, every other cell "ok". */
+function assertOnlyFailure(graded: Autograde, failing: string): void {
+  assert.deepEqual(graded.other_failures, [], "every non-test cell ran without error");
+  assert.deepEqual(graded.cells.map((c) => [c.grade_id, c.status]), graded.cells.map((c) => [c.grade_id, c.grade_id === failing ? "error" : "ok"]));
+}
+
 describe("course assignments autograded in the real kernel", () => {
   before(() => {
     assert.deepEqual(nb.missingJupyter(), [], "Debian's Jupyter packages must be installed (see .ci/run)");
@@ -103,6 +109,7 @@ describe("course assignments autograded in the real kernel", () => {
     const file = variant("teleportation", "unscaled-biases", (s) => s.replace("if (k % 2 === 1) return tauOut ? tf.mul(w, tauOut) : w.clone();", "if (k % 2 === 1) return w.clone();"), "task2_solution");
     const graded = await autograde(file);
     const byId = Object.fromEntries(graded.cells.map((c) => [c.grade_id, c]));
+    assertOnlyFailure(graded, "task2_test");
     assert.equal(graded.score, graded.max_score - byId.task2_test.points);
     assert.equal(byId.task2_test.score, 0);
     assert.match(byId.task2_test.feedback as string, /the biases were not scaled/);
@@ -112,6 +119,7 @@ describe("course assignments autograded in the real kernel", () => {
     const file = variant("topology", "strict-birth", (s) => s.replace("birth <= scale", "birth < scale"), "task3_solution");
     const graded = await autograde(file);
     const byId = Object.fromEntries(graded.cells.map((c) => [c.grade_id, c]));
+    assertOnlyFailure(graded, "task3_test");
     assert.equal(byId.task3_test.score, 0, String(byId.task3_test.feedback));
     assert.equal(graded.score, graded.max_score - byId.task3_test.points);
   });
