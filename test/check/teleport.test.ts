@@ -94,7 +94,7 @@ test("throwing, wrong shapes, NaN, not tensors: graded with the reason, never a 
   assert.match(rejected.feedback[0], /your function threw TypeError: bad/);
 });
 
-test("a student's leaks (forgotten, kept, variables) are disposed by the grader", async () => {
+test("a student's leaks (forgotten, kept, variables, also across an await and before a throw) are disposed by the grader", async () => {
   const leaky = (w: tf.Tensor[], tau: tf.Tensor1D[]) => {
     tf.ones([100]);
     tf.keep(tf.zeros([3]));
@@ -103,6 +103,16 @@ test("a student's leaks (forgotten, kept, variables) are disposed by the grader"
   };
   const result = await assertNoLeak(() => check.teleport(leaky));
   assert.equal(result.score, 4);
+  const leakyThrow = async (w: tf.Tensor[], tau: tf.Tensor1D[]) => {
+    const out = correct(w, tau);
+    tf.keep(tf.ones([4]));
+    await Promise.resolve();
+    tf.ones([8]);
+    throw new Error(`gave up after making ${out.length} tensors`);
+  };
+  const thrown = await assertNoLeak(() => check.teleport(leakyThrow));
+  assert.equal(thrown.score, 0);
+  assert.match(thrown.feedback[0], /your function threw Error: gave up after making 4 tensors/);
 });
 
 test("options: cases and seed change the graded networks; bad options are refused", async () => {
