@@ -37,9 +37,10 @@ export async function callStudent<T>(call: () => unknown, read: (output: unknown
   }
 }
 
+/** "Name: message" on one line (a feedback line and the one-line summary must not break). */
 export function describeError(error: unknown): string {
-  if (error instanceof Error) return `${error.name === "Error" ? "Error" : error.name}: ${error.message}`;
-  return String(error);
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return text.replace(/\s*\n\s*/g, " ");
 }
 
 /** What a value is, for feedback ("a tf.Tensor of shape [3, 4]", "an array of 2", "undefined"). */
@@ -102,7 +103,7 @@ export function inputsChanged(tensors: readonly tf.Tensor[], values: readonly Ar
     if (tensors[i].isDisposed) return `${what}[${i}] was disposed by your function`;
     const now = tensors[i].dataSync();
     for (let k = 0; k < now.length; k++) {
-      if (!Object.is(now[k], values[i][k]) && now[k] !== values[i][k]) return `${what}[${i}] was changed in place at flat index ${k} (${fmt(values[i][k])} -> ${fmt(now[k])})`;
+      if (now[k] !== values[i][k]) return `${what}[${i}] was changed in place at flat index ${k} (${fmt(values[i][k])} -> ${fmt(now[k])})`;
     }
   }
   return "";

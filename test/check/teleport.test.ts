@@ -90,8 +90,9 @@ test("throwing, wrong shapes, NaN, not tensors: graded with the reason, never a 
   assert.equal(arrays.score, 0);
   assert.match(arrays.feedback[0], /weights'\[0\] is an array of 3, expected a tf.Tensor of shape \[3, 5\]/);
 
-  const rejected = await assertNoLeak(() => check.teleport(async () => Promise.reject(new TypeError("bad"))));
-  assert.match(rejected.feedback[0], /your function threw TypeError: bad/);
+  const rejected = await assertNoLeak(() => check.teleport(async () => Promise.reject(new TypeError("bad\n  input"))));
+  assert.match(rejected.feedback[0], /your function threw TypeError: bad input$/);
+  assert.ok(!rejected.summary().includes("\n"), "the summary stays one line");
 });
 
 test("a student's leaks (forgotten, kept, variables, also across an await and before a throw) are disposed by the grader", async () => {
