@@ -7,12 +7,13 @@ import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../math/rng";
 import { gradient } from "../math/hessian";
 import { mlp } from "../model/build";
+import { cloneModel } from "../model/params";
 import { forward } from "../model/functional";
 import { viewOf } from "../model/view";
 import { readArrays } from "../embed/channels";
 import { elasticity } from "../elasticity/probe";
 import { CheckResult, Grading, fmt, startGrading, type CheckOptions } from "./result";
-import { callStudent, describeError, readNumber } from "./student";
+import { callStudent, readNumber } from "./student";
 
 /** The labelled sample (x, y) the probe step is taken on: x [1, inputs], y [1, 1]. */
 export interface LabelledSample {
@@ -74,14 +75,12 @@ async function gradeCase(fn: SrelFn, model: tf.LayersModel, sizes: number[], nam
     const expected = (await reference(model, x, y, other, lr, "halfMse")).srel;
     const sample = { x: tf.tensor2d([x]), y: tf.tensor2d([[y]]) };
     const affected = tf.tensor2d([other]);
-    const outcome = await callStudent(() => fn(model, sample, affected, lr), readNumber);
+    // Each call gets its own copy of the model, so a step taken on it (or its disposal) cannot touch the reference.
+    const copy = cloneModel(model);
+    const outcome = await callStudent(() => fn(copy, sample, affected, lr), readNumber);
     tf.dispose([sample.x, sample.y, affected]);
-    const changed = modelChange(model, weights);
-    if (changed) {
-      const restored = weights.map((w, i) => tf.tensor(w, model.weights[i].read().shape));
-      model.setWeights(restored);
-      tf.dispose(restored);
-    }
+    const changed = modelChange(copy, weights);
+    if (changed !== DISPOSED) copy.dispose();
     if (!outcome.ok) {
       grading.callFailed(label, outcome.message);
       continue;
@@ -148,17 +147,21 @@ async function reference(model: tf.LayersModel, x: number[], y: number, other: n
   }
 }
 
+const DISPOSED = "the model was disposed by your function";
+
 /** "" when the model holds `weights`, else what changed. */
 function modelChange(model: tf.LayersModel, weights: Float32Array[]): string {
-  try {
-    for (let i = 0; i < weights.length; i++) {
-      const now = model.weights[i].read().dataSync();
-      for (let k = 0; k < now.length; k++) if (now[k] !== weights[i][k]) return `weight ${model.weights[i].name} changed at flat index ${k} (${fmt(weights[i][k])} -> ${fmt(now[k])})`;
+  for (let i = 0; i < weights.length; i++) {
+    let now: ArrayLike<number>;
+    try {
+      now = model.weights[i].read().dataSync();
+    } catch {
+      // read() only fails on a disposed variable.
+      return DISPOSED;
     }
-    return "";
-  } catch (error) {
-    return `the model's weights cannot be read any more (${describeError(error)})`;
+    for (let k = 0; k < now.length; k++) if (now[k] !== weights[i][k]) return `weight ${model.weights[i].name} changed at flat index ${k} (${fmt(weights[i][k])} -> ${fmt(now[k])})`;
   }
+  return "";
 }
 
 /** Names the usual mistake the student's value matches, if any. */

@@ -60,7 +60,7 @@ test("typical mistakes lose the definition point with a feedback line naming the
   }
 });
 
-test("a function that steps the model itself loses 'model untouched'; the grader restores the weights for the next call", async () => {
+test("a function that steps the model itself loses 'model untouched' only (each call gets its own copy of the model)", async () => {
   const inPlace = (model: tf.LayersModel, sample: check.LabelledSample, xPrime: tf.Tensor2D, lr: number): number => {
     const value = srelWith()(model, sample, xPrime, lr);
     tf.tidy(() => {
@@ -73,6 +73,16 @@ test("a function that steps the model itself loses 'model untouched'; the grader
   const result = await assertNoLeak(() => check.srel(inPlace));
   assert.deepEqual(result.identities.map((i) => i.passed), [false, true, true, true], result.feedback.join("\n"));
   assert.match(result.feedback[0], /^model untouched: case 1 .*every probe step starts again from the same w/);
+});
+
+test("a function that disposes the model it was given is graded, not a crash, and nothing leaks", async () => {
+  const result = await assertNoLeak(() => check.srel((model, sample, xPrime, lr) => {
+    const value = srelWith()(model, sample, xPrime, lr);
+    model.dispose();
+    return value;
+  }));
+  assert.deepEqual(result.identities.map((i) => i.passed), [false, true, true, true], result.feedback.join("\n"));
+  assert.match(result.feedback[0], /the model was disposed by your function/);
 });
 
 test("tensors, NaN and throws are graded with the reason", async () => {
