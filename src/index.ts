@@ -39,3 +39,6 @@ export { embed, EmbedResult, EffectiveWidthResult, LadderResult } from "./embed"
 export { hessian, sharpness, HessianResult, SharpnessResult } from "./hessian";
 export { persistence, topology, mapper, PersistenceResult, MapperResult, TrajectoryResult, type Diagram, type Interval } from "./topology";
 export * as symmetry from "./symmetry";
+
+// Courses: graders of a student's own implementation
+export * as check from "./check";

@@ -14,8 +14,16 @@ class WeightscopeKernelTests(jupyter_kernel_test.KernelTests):
     completion_samples = [{"text": "Math.fl", "matches": {"floor"}}]
     complete_code_samples = ["let a = 1;"]
     incomplete_code_samples = ["function f() {"]
-    # tslab prints a cell's last expression on stdout (console.log) instead of sending execute_result,
-    # so the execute_result check does not apply; stdout is checked by code_hello_world.
+    code_generate_error = 'throw new Error("expected")'
+    # Plain last values print on stdout (checked by code_hello_world); a value with a display bundle is an
+    # execute_result.
+    code_execute_result = [
+        {
+            "code": '({ [Symbol.for("weightscope.mimeBundle")]() { return { data: { "text/plain": "3", "text/html": "<b>3</b>" } }; } })',
+            "mime": "text/html",
+            "result": "<b>3</b>",
+        }
+    ]
     code_display_data = [{"code": 'import * as tslab from "tslab"; tslab.display.html("<b>hi</b>")', "mime": "text/html"}]
     code_inspect_sample = "Math.max"
     code_page_something = None
