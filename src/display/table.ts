@@ -1,5 +1,5 @@
 /** Tables: one class, rendered as HTML, markdown and aligned text, convertible to a danfojs DataFrame. */
-import type { MimeBundle } from "./kernel";
+import { mimeBundle, type DisplayBundle, type MimeBundle } from "./kernel";
 
 export type Cell = number | string | boolean | null;
 
@@ -68,6 +68,11 @@ export class Table {
 
   bundle(): MimeBundle {
     return { "text/html": this.toHTML(), "text/markdown": this.toMarkdown(), "text/plain": this.toText() };
+  }
+
+  /** As a cell's last value: the table's HTML, markdown and text. */
+  [mimeBundle](): DisplayBundle {
+    return { data: this.bundle() };
   }
 
   /** A danfojs DataFrame (danfojs-node is loaded on first use: it is large). */
