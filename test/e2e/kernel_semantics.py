@@ -2,8 +2,8 @@
 
 Run by test/e2e/kernel.test.ts with JUPYTER_PATH pointing at a freshly installed kernelspec.
 """
-import os
 import queue
+import time
 import unittest
 
 import jupyter_client
@@ -118,6 +118,16 @@ class ErrorSemantics(unittest.TestCase):
         self.assertEqual(s.reply(ids[0])["status"], "error")
         self.assertNotIn("execute_input", [t for t, _ in s.outputs(ids[0])])
         self.assertEqual(s.stdout(ids[1]), "ran\n")
+
+    def test_interrupt_is_a_keyboard_interrupt_and_the_kernel_lives_on(self):
+        s = self.s
+        for code in ["while (true) {}", "await new Promise(() => {});"]:
+            msg_id = s.send(code)
+            time.sleep(2)
+            s.km.interrupt_kernel()
+            failed = s.reply(msg_id)
+            self.assertEqual((failed["status"], failed["ename"]), ("error", "KeyboardInterrupt"), failed)
+            self.assertEqual(s.stdout(s.send('console.log("alive")')), "alive\n")
 
     def test_syntax_error_name(self):
         s = self.s
