@@ -102,6 +102,17 @@ class ErrorSemantics(unittest.TestCase):
         self.assertFalse(any("tslab" in line or "node:vm" in line for line in failed["traceback"]), failed["traceback"])
         self.assertEqual(s.reply(ids[1]), {"status": "aborted"})
 
+    def test_requests_still_unread_while_a_synchronous_cell_fails_are_aborted(self):
+        # The busy loop blocks the kernel, so the next requests wait in its socket, unread, when the error happens.
+        s = self.s
+        busy = s.send("const until = Date.now() + 1500; while (Date.now() < until) {}\nthrow new Error(\"late\");")
+        time.sleep(0.5)
+        queued = [s.send('console.log("queued 1")'), s.send('console.log("queued 2")')]
+        self.assertEqual(s.reply(busy)["evalue"], "late")
+        for msg_id in queued:
+            self.assertEqual(s.reply(msg_id), {"status": "aborted"})
+        self.assertEqual(s.stdout(s.send('console.log("after")')), "after\n")
+
     def test_stop_on_error_false_on_the_failing_request_lets_queued_requests_run(self):
         s = self.s
         ids = [s.send(THROW, stop_on_error=False), s.send('console.log("ran 1")'), s.send(TYPE_ERROR, stop_on_error=False),
