@@ -79,14 +79,20 @@ export function figureText(f: Figure): string {
 
 let plotlySource: string | null = null;
 
-/** plotly.js (the offline bundle of plotly.js-dist-min) as one script element. */
+/**
+ * plotly.js (the offline bundle of plotly.js-dist-min) as one script element, its license comment first. The code
+ * runs only where the page has no plotly.js yet: in a live notebook every cell that shows a figure carries the
+ * library again (see carryPlotly), and each evaluation would keep another full copy in the page's memory.
+ */
 export function plotlyLibraryHtml(): string {
   if (plotlySource === null) {
     const file = require.resolve("plotly.js-dist-min");
     plotlySource = fs.readFileSync(file, "utf8");
   }
+  const licenseEnd = plotlySource.indexOf("*/") + 2;
+  const guarded = `${plotlySource.slice(0, licenseEnd)}\nif (!window.Plotly) {\n${plotlySource.slice(licenseEnd)}\n}`;
   // "</script" inside the bundle would end the tag early.
-  return `<script type="text/javascript">${plotlySource.replace(/<\/script/gi, "<\\/script")}</script>`;
+  return `<script type="text/javascript">${guarded.replace(/<\/script/gi, "<\\/script")}</script>`;
 }
 
 /**

@@ -4,11 +4,16 @@
  */
 import { describe, it } from "node:test";
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { inspect } from "node:util";
-import { figure, grid, figureBundle, figureText, PLOTLY_MIME, type Figure } from "../../src/display/figure";
+import { figure, grid, figureBundle, figureHtml, figureText, plotlyLibraryHtml, PLOTLY_MIME, type Figure } from "../../src/display/figure";
 import { mimeBundle } from "../../src/display/kernel";
 import { Result } from "../../src/display/result";
 import { Table } from "../../src/display/table";
+// CommonJS helpers shared with `npm run tour` (typed by scripts/notebooks.d.ts).
+import * as nb from "../../scripts/notebooks";
 
 /** A minimal probe result, so the base class's display is tested apart from any probe. */
 class TwoPoints extends Result {
@@ -70,5 +75,20 @@ describe("mimeBundle", () => {
     assert.equal(table["text/html"], none.table().toHTML());
     assert.equal(table["text/plain"], inspect(none));
     assert.equal(PLOTLY_MIME in table, false);
+  });
+});
+
+describe("plotly.js carried again by a later cell", () => {
+  it("does not run where the page already has plotly.js, and draws where it has none (Chromium)", { timeout: 5 * 60 * 1000 }, () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "weightscope-carrier-"));
+    const f = figure([{ type: "scatter", x: [1, 2], y: [2, 1] }]);
+    const earlier = `<script>window.Plotly = { newPlot: function (el) { el.setAttribute("data-earlier-copy", "drew"); } };</script>`;
+    const page = (head: string) => `<!DOCTYPE html><html><head><meta charset="utf-8">${head}${plotlyLibraryHtml()}</head><body>${figureHtml(f)}</body></html>`;
+    fs.writeFileSync(path.join(dir, "again.html"), page(earlier));
+    fs.writeFileSync(path.join(dir, "first.html"), page(""));
+    const again = nb.renderedDom(path.join(dir, "again.html"));
+    assert.match(again, /data-earlier-copy="drew"/, "the page's earlier plotly.js drew the figure");
+    assert.deepEqual(nb.renderedFigures(again), [{ svg: false, missingLibrary: false }]);
+    assert.deepEqual(nb.renderedFigures(nb.renderedDom(path.join(dir, "first.html"))), [{ svg: true, missingLibrary: false }]);
   });
 });
