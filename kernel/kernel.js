@@ -81,7 +81,13 @@ JupyterHandlerImpl.prototype.handleExecute = function (request, io) {
   const turn = (this.cellQueue ?? Promise.resolve()).then(async () => {
     // A failure with stop_on_error since this request was queued aborts it, as ipykernel does.
     if (this.abortEpoch !== epoch) return { status: "aborted" };
-    const reply = await this.runCell(request, io);
+    let reply;
+    try {
+      reply = await this.runCell(request, io);
+    } catch (err) {
+      // A fault of the kernel itself: still an error reply, so the client does not wait forever.
+      reply = { status: "error", execution_count: this.execCount, ...describeThrown(err) };
+    }
     if (reply.status === "error" && !request.silent && request.stop_on_error !== false) {
       // Requests still unread in the socket were sent before this error was known: receive them (they queue
       // with the old epoch), then abort all of them. Requests sent after the error reply run.

@@ -108,7 +108,8 @@ function renderedFigures(dom) {
   return dom
     .split(/<div id="ws-[0-9a-f]+"/)
     .slice(1)
-    .map((part) => ({ svg: part.includes('class="main-svg"'), missingLibrary: part.includes("plotly.js is not loaded") }));
+    // The message counts when it is the div's text: the figure's script, right after the div, always contains it.
+    .map((part) => ({ svg: part.includes('class="main-svg"'), missingLibrary: /^[^>]*>weightscope: plotly\.js is not loaded/.test(part) }));
 }
 
 module.exports = { ROOT, PYTHON, APT_PACKAGES, missingJupyter, notebooks, executeNotebook, inspectNotebook, renderedDom, renderedFigures, CHROMIUM };

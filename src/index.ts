@@ -16,8 +16,9 @@ export { mlp, cnn, type MlpOptions, type CnnOptions, type Init } from "./model/b
 export { viewOf, type ModelView } from "./model/view";
 export { cloneModel, flattenParams, unflattenParams } from "./model/params";
 export { train, evaluate, TrainRun, Trajectory, type TrainOptions, type TrainHook, type StepContext } from "./train";
-export { Result, Table, figure, grid, showFigure, showTable, showMarkdown, type Figure, type Trace, type Cell } from "./display";
+export { Result, Table, figure, grid, showFigure, showTable, showMarkdown, mimeBundle, type Figure, type Trace, type Cell, type DisplayBundle, type RichDisplay } from "./display";
 export type { DataFrame } from "danfojs-node";
+export { saveFigure } from "./io/figure";
 export { registerResult, SavedResult, type SavedKinds } from "./io";
 
 /** Saves a result as JSON (atomically); `.safetensors(model, path)` and `.tfjs(model, dir)` export models. */

@@ -4,16 +4,7 @@
  * it as the cell's execute_result). Plain objects of the library (datasets, backend info, DataFrames) get both here.
  */
 import { inspect } from "util";
-import type { MimeBundle } from "./kernel";
-
-/** The registered symbol the kernel looks for; Symbol.for makes every copy of the library agree on it. */
-export const MIME_BUNDLE = Symbol.for("weightscope.mimeBundle");
-
-/** What the MIME_BUNDLE method returns; `data` always has "text/plain". */
-export interface DisplayBundle {
-  data: MimeBundle;
-  metadata?: Record<string, unknown>;
-}
+import { mimeBundle, type DisplayBundle } from "./kernel";
 
 /**
  * Gives `target` a one-line inspect text and a rich bundle, as non-enumerable properties: JSON, spreading and
@@ -21,7 +12,7 @@ export interface DisplayBundle {
  */
 export function attachDisplay<T extends object>(target: T, line: () => string, html: () => string): T {
   Object.defineProperty(target, inspect.custom, { value: line, enumerable: false, configurable: true });
-  Object.defineProperty(target, MIME_BUNDLE, {
+  Object.defineProperty(target, mimeBundle, {
     value: (): DisplayBundle => ({ data: { "text/html": html(), "text/plain": line() } }),
     enumerable: false,
     configurable: true,

@@ -1,13 +1,15 @@
 /** Plotly figures as plain JSON, and their rich-output bundle (plotly JSON + HTML + text). */
 import * as fs from "fs";
 import { randomBytes } from "crypto";
-import type { MimeBundle } from "./kernel";
+import { currentExecution, inKernel, mimeBundle, sendBundle, type DisplayBundle, type MimeBundle } from "./kernel";
 
 export type Trace = Record<string, unknown> & { type?: string; name?: string };
 export interface Figure {
   data: Trace[];
   layout: Record<string, unknown> & { title?: string | { text: string } };
   config?: Record<string, unknown>;
+  /** Rich display as a cell's last value; set (not enumerable, not in JSON) on figures made by figure() and grid(). */
+  [mimeBundle]?(): DisplayBundle;
 }
 
 export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
@@ -53,9 +55,18 @@ function finishLayout(layout: Figure["layout"]): Figure["layout"] {
   return { template: undefined, ...withReadableAxes(layout), margin: { ...DEFAULT_MARGIN, ...(layout.margin as object | undefined) }, ...placed };
 }
 
+/** Gives a figure its rich display as a cell's last value, without changing its JSON or its spread copies. */
+function displayable(f: Figure): Figure {
+  const display = function (this: Figure): DisplayBundle {
+    return figureDisplay(this);
+  };
+  Object.defineProperty(f, mimeBundle, { value: display, enumerable: false, writable: true, configurable: true });
+  return f;
+}
+
 /** Builds a figure with the project's default layout. */
 export function figure(data: Trace[], layout: Figure["layout"] = {}): Figure {
-  return withTitleObjects({ data, layout: finishLayout(layout) });
+  return displayable(withTitleObjects({ data, layout: finishLayout(layout) }));
 }
 
 /** Lays several figures out as subplots of one figure, side by side (or in `columns` columns). */
@@ -78,7 +89,7 @@ export function grid(figures: Figure[], options: { columns?: number; title?: str
       layout.annotations = annotations;
     }
   });
-  return withTitleObjects({ data, layout: finishLayout(layout) });
+  return displayable(withTitleObjects({ data, layout: finishLayout(layout) }));
 }
 
 export function titleText(f: Figure): string {
@@ -97,26 +108,32 @@ export function figureText(f: Figure): string {
 
 let plotlySource: string | null = null;
 
-function plotlyScript(): string {
+/**
+ * plotly.js (the offline bundle of plotly.js-dist-min) as one script element, its license comment first. The code
+ * runs only where the page has no plotly.js yet: in a live notebook every cell that shows a figure carries the
+ * library again (see carryPlotly), and each evaluation would keep another full copy in the page's memory.
+ */
+export function plotlyLibraryHtml(): string {
   if (plotlySource === null) {
     const file = require.resolve("plotly.js-dist-min");
     plotlySource = fs.readFileSync(file, "utf8");
   }
+  const licenseEnd = plotlySource.indexOf("*/") + 2;
+  const guarded = `${plotlySource.slice(0, licenseEnd)}\nif (!window.Plotly) {\n${plotlySource.slice(licenseEnd)}\n}`;
   // "</script" inside the bundle would end the tag early.
-  return `<script type="text/javascript">${plotlySource.replace(/<\/script/gi, "<\\/script")}</script>`;
+  return `<script type="text/javascript">${guarded.replace(/<\/script/gi, "<\\/script")}</script>`;
 }
 
 /**
- * The mime bundle of a figure. With `withLibrary` the HTML inlines plotly.js (offline); every figure
- * waits for it and shows a readable message if it never arrives (untrusted notebook, cleared output).
+ * A figure as HTML: a div and a script that draws it with the page's plotly.js, waiting for the library (the
+ * output that carries it may come later in the page) and showing a readable message if it never arrives.
  */
-export function figureBundle(f: Figure, withLibrary: boolean): MimeBundle {
+export function figureHtml(f: Figure): string {
   f = withTitleObjects(f);
   const id = `ws-${randomBytes(6).toString("hex")}`;
   const spec = JSON.stringify({ data: f.data, layout: f.layout, config: { ...DEFAULT_CONFIG, ...f.config } }).replace(/</g, "\\u003c");
   const height = typeof f.layout.height === "number" ? f.layout.height : 420;
-  const lib = withLibrary ? plotlyScript() : "";
-  const html = `${lib}<div id="${id}" class="weightscope-figure" style="width:100%;min-height:${height}px"></div>
+  return `<div id="${id}" class="weightscope-figure" style="width:100%;min-height:${height}px"></div>
 <script type="text/javascript">(function () {
   var spec = ${spec};
   var started = Date.now();
@@ -125,16 +142,64 @@ export function figureBundle(f: Figure, withLibrary: boolean): MimeBundle {
     if (!el) return;
     if (window.Plotly) { window.Plotly.newPlot(el, spec.data, spec.layout, spec.config); return; }
     if (Date.now() - started > 15000) {
-      el.textContent = "weightscope: plotly.js is not loaded on this page. Trust the notebook (File > Trust) or re-run the first cell that shows a figure.";
+      el.textContent = "weightscope: plotly.js is not loaded on this page. Trust the notebook (File > Trust), or re-run a cell that shows a figure: the last one run carries plotly.js.";
       return;
     }
     setTimeout(draw, 50);
   }
   draw();
 })();</script>`;
+}
+
+/** The mime bundle of a figure: Plotly JSON, HTML drawn by the page's plotly.js (see figureHtml), text. */
+export function figureBundle(f: Figure): MimeBundle {
+  f = withTitleObjects(f);
   return {
     [PLOTLY_MIME]: { data: f.data, layout: f.layout, config: { ...DEFAULT_CONFIG, ...f.config } },
-    "text/html": html,
+    "text/html": figureHtml(f),
     "text/plain": figureText(f),
   };
+}
+
+/** The cell execution whose output carries plotly.js, and that output's display id; undefined before the first. */
+let libraryCarrier: { execution: unknown; displayId: string } | undefined;
+
+/**
+ * Sends plotly.js with the first figure a cell shows. Every cell that shows a figure carries it and empties the
+ * copy the previous carrier holds (an update of that output's display id; each carrier has its own id, since a
+ * new output with an existing id would refill the old ones), so a saved or exported notebook holds exactly one
+ * copy, in the last cell run that showed a figure: re-running, editing or clearing the cell that carried it
+ * cannot leave the figures blank. Without a per-cell handle (tslab's public display API only) it is sent once.
+ */
+function carryPlotly(): void {
+  const execution = currentExecution();
+  if (libraryCarrier && (execution === null || execution === libraryCarrier.execution)) return;
+  if (libraryCarrier && execution !== null) sendBundle({ "text/plain": "" }, libraryCarrier.displayId, true);
+  const displayId = `weightscope-plotly-${randomBytes(6).toString("hex")}`;
+  sendBundle({ "text/html": plotlyLibraryHtml(), "text/plain": "" }, displayId);
+  libraryCarrier = { execution, displayId };
+}
+
+/** A figure's display in the kernel (plotly.js carried as needed); `text` replaces its text/plain form. */
+export function figureDisplay(f: Figure, text = figureText(f)): DisplayBundle {
+  if (inKernel()) carryPlotly();
+  return { data: { ...figureBundle(f), "text/plain": text } };
+}
+
+/** A standalone offline HTML page of one figure, plotly.js inlined. */
+export function figurePage(f: Figure): string {
+  const title = titleText(f) || "weightscope figure";
+  const escaped = title.replace(/&/g, "&amp;").replace(/</g, "&lt;");
+  return `<!DOCTYPE html>
+<html>
+<head>
+<meta charset="utf-8">
+<title>${escaped}</title>
+${plotlyLibraryHtml()}
+</head>
+<body style="margin:0">
+${figureHtml(f)}
+</body>
+</html>
+`;
 }

@@ -6,6 +6,25 @@ import * as path from "path";
 
 export type MimeBundle = Record<string, unknown>;
 
+/** What a value's {@link mimeBundle} method returns: one display's representations (with "text/plain"). */
+export interface DisplayBundle {
+  data: MimeBundle;
+  metadata?: Record<string, unknown>;
+}
+
+/**
+ * The key of a value's rich display: when the last expression of a notebook cell has a method under this
+ * symbol, the weightscope kernel sends its bundle as the cell's execute_result (Out[n]) instead of printing the
+ * value, as IPython does with _repr_mimebundle_. The key is Symbol.for("weightscope.mimeBundle"), so any
+ * package can implement it without importing weightscope.
+ */
+export const mimeBundle: unique symbol = Symbol.for("weightscope.mimeBundle");
+
+/** A value that displays itself as a rich output when it is the last expression of a cell. */
+export interface RichDisplay {
+  [mimeBundle](): DisplayBundle;
+}
+
 interface DisplayMessage {
   data: MimeBundle;
   metadata: Record<string, unknown>;
@@ -50,6 +69,14 @@ function findJupyterModule(publicModule: TslabPublic): TslabHandle["jupyterModul
     if (exported && "lastWriteDisplayData" in exported) return exported as TslabHandle["jupyterModule"];
   }
   return null;
+}
+
+/**
+ * Identifies the cell execution in progress (tslab makes the display writer per request), or null when the
+ * kernel does not expose it.
+ */
+export function currentExecution(): unknown {
+  return liveKernel()?.jupyterModule?.lastWriteDisplayData ?? null;
 }
 
 /** True when a cell of a live kernel is executing, so rich output can be sent. */

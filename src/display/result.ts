@@ -4,7 +4,8 @@
  */
 import { inspect } from "util";
 import type { DataFrame } from "danfojs-node";
-import { grid, type Figure } from "./figure";
+import { figureDisplay, grid, type Figure } from "./figure";
+import { mimeBundle, type DisplayBundle } from "./kernel";
 import { showFigure, showTable } from "./show";
 import type { Table } from "./table";
 
@@ -22,9 +23,9 @@ export abstract class Result {
 
   /** The main figure as Plotly JSON: the only figure, or all of them as subplots of one. */
   figure(): Figure {
-    const figs = this.figures();
-    if (figs.length === 0) throw new Error(`${this.kind} result has no figure`);
-    return figs.length === 1 ? figs[0] : grid(figs, { columns: Math.min(2, figs.length) });
+    const main = mainFigure(this.figures());
+    if (!main) throw new Error(`${this.kind} result has no figure`);
+    return main;
   }
 
   /** Rich display in a notebook (each figure, then the table); text outside one. */
@@ -42,7 +43,19 @@ export abstract class Result {
     return { kind: this.kind, ...this.data() };
   }
 
+  /** As a cell's last value: the main figure (the table when there is none), with the summary as its text form. */
+  [mimeBundle](): DisplayBundle {
+    const main = mainFigure(this.figures());
+    const text = inspect(this);
+    return main ? figureDisplay(main, text) : { data: { ...this.table().bundle(), "text/plain": text } };
+  }
+
   [inspect.custom](): string {
     return `${this.constructor.name} { ${this.summary()} }`;
   }
+}
+
+function mainFigure(figures: Figure[]): Figure | null {
+  if (figures.length === 0) return null;
+  return figures.length === 1 ? figures[0] : grid(figures, { columns: Math.min(2, figures.length) });
 }

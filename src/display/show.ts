@@ -1,10 +1,7 @@
 /** The one rich-output path: figures and tables go to the live kernel, or as text to stdout. */
 import { inKernel, sendBundle, type MimeBundle } from "./kernel";
-import { figureBundle, figureText, type Figure } from "./figure";
+import { figureDisplay, figureText, type Figure } from "./figure";
 import { Table } from "./table";
-
-/** Whether this kernel session has already received plotly.js (it is inlined once per session). */
-let plotlySent = false;
 
 /** Displays a mime bundle in the kernel, or prints its text/plain form outside one. */
 export function showBundle(bundle: MimeBundle): void {
@@ -16,8 +13,7 @@ export function showFigure(f: Figure): void {
     console.log(figureText(f));
     return;
   }
-  showBundle(figureBundle(f, !plotlySent));
-  plotlySent = true;
+  showBundle(figureDisplay(f).data);
 }
 
 export function showTable(t: Table): void {

@@ -3,7 +3,7 @@ import { inspect } from "util";
 import type { DataFrame } from "danfojs-node";
 import { escapeHtml } from "./bundle";
 import { tableToDataFrame } from "./frame";
-import type { MimeBundle } from "./kernel";
+import { mimeBundle, type DisplayBundle, type MimeBundle } from "./kernel";
 
 export type Cell = number | string | boolean | null;
 
@@ -69,6 +69,11 @@ export class Table {
 
   bundle(): MimeBundle {
     return { "text/html": this.toHTML(), "text/markdown": this.toMarkdown(), "text/plain": this.toText() };
+  }
+
+  /** As a cell's last value: the table's HTML, markdown and text. */
+  [mimeBundle](): DisplayBundle {
+    return { data: this.bundle() };
   }
 
   /**

@@ -2,7 +2,7 @@ import { before, describe, it } from "node:test";
 import * as assert from "node:assert/strict";
 import { inspect } from "node:util";
 import * as tf from "@tensorflow/tfjs";
-import { figure, grid, figureBundle, figureText, PLOTLY_MIME, MODEBAR_HEIGHT } from "../../src/display/figure";
+import { figure, grid, figureBundle, figureText, plotlyLibraryHtml, PLOTLY_MIME, MODEBAR_HEIGHT } from "../../src/display/figure";
 import { Table } from "../../src/display/table";
 import { showFigure, showTable } from "../../src/display/show";
 import { inKernel } from "../../src/display/kernel";
@@ -29,21 +29,22 @@ describe("figures", () => {
   const f = figure([{ type: "scatter", x: [1, 2], y: [3, 4], name: "a</script>b" }], { title: "T" });
 
   it("one bundle: Plotly JSON as an object, HTML that draws it, plain text", () => {
-    const bundle = figureBundle(f, false);
+    const bundle = figureBundle(f);
     const json = bundle[PLOTLY_MIME] as { data: unknown[]; layout: { title: unknown } };
     assert.equal(typeof json, "object");
     assert.deepEqual(json.data, f.data);
     const html = bundle["text/html"] as string;
     assert.match(html, /Plotly\.newPlot/);
     assert.ok(!html.includes("a</script>b"), "a closing script tag inside the data is escaped");
-    assert.ok(!html.includes("plotly.js v"), "no library without withLibrary");
+    assert.ok(!html.includes("plotly.js v"), "the library is not in a figure's bundle (one output carries it)");
+    assert.match(html, /plotly\.js is not loaded on this page/, "a readable message when the library never arrives");
     assert.match(bundle["text/plain"] as string, /T/);
   });
 
-  it("inlines plotly.js (offline) when asked, with a fallback message", () => {
-    const html = figureBundle(f, true)["text/html"] as string;
-    assert.match(html, /plotly\.js v4\.\d+\.\d+/);
-    assert.match(html, /plotly\.js is not loaded on this page/);
+  it("plotly.js as one offline script element", () => {
+    const html = plotlyLibraryHtml();
+    assert.match(html, /^<script type="text\/javascript">\/\*\*\s*\* plotly\.js v4\.\d+\.\d+/);
+    assert.equal(html.match(/<\/script>/g)?.length, 1, "no closing tag inside the bundle");
     assert.ok(html.length > 1_000_000);
   });
 
@@ -122,7 +123,7 @@ describe("plotly.js 3+ titles", () => {
     assert.deepEqual((f.layout.xaxis as { title: unknown }).title, { text: "x" });
     assert.deepEqual((f.data[0].colorbar as { title: unknown }).title, { text: "S_rel" });
     const raw = { data: [], layout: { title: "raw" } };
-    assert.deepEqual((figureBundle(raw, false)[PLOTLY_MIME] as { layout: { title: unknown } }).layout.title, { text: "raw" });
+    assert.deepEqual((figureBundle(raw)[PLOTLY_MIME] as { layout: { title: unknown } }).layout.title, { text: "raw" });
     assert.match(figureText(f), /Figure "T"/);
   });
 });

@@ -14,13 +14,14 @@ import * as nb from "../../scripts/notebooks";
 import * as kernel from "../../kernel/install";
 
 const prefix = fs.mkdtempSync(path.join(os.tmpdir(), "weightscope-kernel-"));
+const outDir = path.join(prefix, "out");
 
 /** Runs a Python unittest module of this folder against the kernel installed into `prefix`. */
 function unittest(module: string): string {
   const result = spawnSync(nb.PYTHON, ["-m", "unittest", "-v", module], {
     cwd: __dirname,
     encoding: "utf8",
-    env: { ...process.env, JUPYTER_PATH: path.join(prefix, "share", "jupyter") },
+    env: { ...process.env, JUPYTER_PATH: path.join(prefix, "share", "jupyter"), WEIGHTSCOPE_OUT: outDir },
     timeout: 8 * 60 * 1000,
   });
   const log = `${result.stdout}\n${result.stderr}`;
@@ -41,5 +42,16 @@ describe("weightscope kernel", () => {
 
   it("has ipykernel's error, stop_on_error and last-value semantics", { timeout: 10 * 60 * 1000 }, () => {
     assert.doesNotMatch(unittest("kernel_semantics"), /skipped/, "no test was skipped");
+  });
+
+  it("renders last values and every figure after re-runs, with one copy of plotly.js", { timeout: 10 * 60 * 1000 }, () => {
+    assert.ok(fs.existsSync(path.join(nb.ROOT, "dist", "src", "index.js")), "run `npm run build` first (npm test does)");
+    unittest("kernel_figures"); // executes, re-runs and clears cells, then exports figures.ipynb / figures.html
+    const { figures, notebookBytes } = JSON.parse(fs.readFileSync(path.join(outDir, "figures.json"), "utf8")) as { figures: number; notebookBytes: number };
+    const library = fs.statSync(require.resolve("plotly.js-dist-min")).size;
+    assert.ok(notebookBytes > library && notebookBytes < library + 400_000, `saved notebook ${notebookBytes} bytes: one copy of plotly.js (${library} bytes)`);
+    const drawn = nb.renderedFigures(nb.renderedDom(path.join(outDir, "figures.html")));
+    assert.equal(drawn.length, figures, "figure containers in the HTML vs figure outputs");
+    assert.deepEqual(drawn.map((f) => f.svg), Array(figures).fill(true), "every figure drew an SVG plot in Chromium");
   });
 });

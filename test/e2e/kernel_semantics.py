@@ -2,8 +2,8 @@
 
 Run by test/e2e/kernel.test.ts with JUPYTER_PATH pointing at a freshly installed kernelspec.
 """
-import os
 import queue
+import time
 import unittest
 
 import jupyter_client
@@ -102,6 +102,17 @@ class ErrorSemantics(unittest.TestCase):
         self.assertFalse(any("tslab" in line or "node:vm" in line for line in failed["traceback"]), failed["traceback"])
         self.assertEqual(s.reply(ids[1]), {"status": "aborted"})
 
+    def test_requests_still_unread_while_a_synchronous_cell_fails_are_aborted(self):
+        # The busy loop blocks the kernel, so the next requests wait in its socket, unread, when the error happens.
+        s = self.s
+        busy = s.send("const until = Date.now() + 1500; while (Date.now() < until) {}\nthrow new Error(\"late\");")
+        time.sleep(0.5)
+        queued = [s.send('console.log("queued 1")'), s.send('console.log("queued 2")')]
+        self.assertEqual(s.reply(busy)["evalue"], "late")
+        for msg_id in queued:
+            self.assertEqual(s.reply(msg_id), {"status": "aborted"})
+        self.assertEqual(s.stdout(s.send('console.log("after")')), "after\n")
+
     def test_stop_on_error_false_on_the_failing_request_lets_queued_requests_run(self):
         s = self.s
         ids = [s.send(THROW, stop_on_error=False), s.send('console.log("ran 1")'), s.send(TYPE_ERROR, stop_on_error=False),
@@ -118,6 +129,16 @@ class ErrorSemantics(unittest.TestCase):
         self.assertEqual(s.reply(ids[0])["status"], "error")
         self.assertNotIn("execute_input", [t for t, _ in s.outputs(ids[0])])
         self.assertEqual(s.stdout(ids[1]), "ran\n")
+
+    def test_interrupt_is_a_keyboard_interrupt_and_the_kernel_lives_on(self):
+        s = self.s
+        for code in ["while (true) {}", "await new Promise(() => {});"]:
+            msg_id = s.send(code)
+            time.sleep(2)
+            s.km.interrupt_kernel()
+            failed = s.reply(msg_id)
+            self.assertEqual((failed["status"], failed["ename"]), ("error", "KeyboardInterrupt"), failed)
+            self.assertEqual(s.stdout(s.send('console.log("alive")')), "alive\n")
 
     def test_syntax_error_name(self):
         s = self.s
