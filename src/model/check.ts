@@ -1,6 +1,9 @@
 /** How much a network's function changed between two models (a teleport, an embedding), measured on probe inputs. */
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../math/rng";
+import { InputError } from "../errors";
+import { assertFiniteTensor, type Dataset } from "../data/dataset";
+import type { LossKind } from "./functional";
 import type { ModelView } from "./view";
 
 export interface FunctionCheck {
@@ -19,16 +22,48 @@ export interface FunctionCheck {
 /** Probe inputs: the given tensor, or `samples` seeded standard normal inputs of the model's input shape. */
 export function probeInputs(view: ModelView, x: tf.Tensor | undefined, samples: number, seed: number, purpose: string): tf.Tensor {
   if (x !== undefined) {
-    if (!(x instanceof tf.Tensor)) throw new Error(`${purpose}: x must be a tf.Tensor of inputs`);
-    const shape = x.shape.slice(1);
-    if (shape.length !== view.inputShape.length || shape.some((d, i) => view.inputShape[i] !== -1 && d !== view.inputShape[i])) {
-      throw new Error(`${purpose}: x has sample shape [${shape.join(", ")}] but model "${view.name}" expects [${view.inputShape.join(", ")}]`);
-    }
+    if (!(x instanceof tf.Tensor)) throw new InputError("invalid-data", `${purpose}: x must be a tf.Tensor of inputs`, "x");
+    if (x.isDisposed) throw new InputError("invalid-data", `${purpose}: the probe inputs x have been disposed`, "x");
+    assertSampleShape(view, x.shape.slice(1), `${purpose}: x`);
+    assertFiniteTensor(x, `${purpose}: probe inputs x`);
     return x.clone();
   }
   const shape = [samples, ...view.inputShape.map((d) => (d < 0 ? 1 : d))];
   const size = shape.reduce((a, b) => a * b, 1);
   return tf.tensor(new Rng(seed).normalArray(size), shape, "float32");
+}
+
+/** Throws unless a sample shape (without the batch axis) is the model's input shape. */
+export function assertSampleShape(view: ModelView, shape: readonly number[], what: string): void {
+  if (shape.length !== view.inputShape.length || shape.some((d, i) => view.inputShape[i] !== -1 && d !== view.inputShape[i])) {
+    throw new InputError("invalid-data", `${what} has sample shape [${shape.join(", ")}] but model "${view.name}" expects [${view.inputShape.join(", ")}]`);
+  }
+}
+
+/**
+ * Throws unless the dataset fits the model under the loss: the sample shape, every class label below the number
+ * of outputs (cross-entropy), the target width equal to the output width (squared errors); otherwise the loss would
+ * be computed silently wrong (a one-hot of an out-of-range label is all zeros; a target of the wrong width broadcasts).
+ */
+export function assertDataFits(view: ModelView, data: Dataset, loss: LossKind, where: string): void {
+  assertSampleShape(view, data.x.shape.slice(1), `${where}: data x`);
+  const outputs = view.outputShape;
+  if (loss === "crossEntropy") {
+    const classes = outputs[outputs.length - 1];
+    if (data.y.rank !== 1) throw new InputError("invalid-data", `${where}: cross-entropy needs class labels y of shape [samples], got [${data.y.shape.join(", ")}]`);
+    const labels = data.y.dataSync();
+    for (let i = 0; i < labels.length; i++) {
+      if (!(Number.isInteger(labels[i]) && labels[i] >= 0 && labels[i] < classes)) {
+        throw new InputError("invalid-data", `${where}: label ${labels[i]} at index ${i} does not fit model "${view.name}", which has ${classes} outputs (labels must be 0..${classes - 1})`);
+      }
+    }
+    return;
+  }
+  const target = data.y.shape.slice(1);
+  const sameWidth = target.length === outputs.length ? target.every((d, i) => outputs[i] === -1 || d === outputs[i]) : target.length === 0 && outputs.length === 1 && outputs[0] === 1;
+  if (!sameWidth) {
+    throw new InputError("invalid-data", `${where}: targets y have shape [${data.y.shape.join(", ")}] but model "${view.name}" outputs [${outputs.join(", ")}] per sample; they must match (nothing is broadcast)`);
+  }
 }
 
 /**
