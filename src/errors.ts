@@ -66,6 +66,8 @@ export class MemoryError extends WeightscopeError {
     readonly neededBytes: number,
     /** Bytes available to the backend for it. */
     readonly availableBytes: number,
+    /** The largest value of the option named in the message that fits (e.g. a batch size), null when none does. */
+    readonly fits: number | null = null,
   ) {
     super("out-of-memory", message);
   }

@@ -108,7 +108,7 @@ export function assertPassFits(where: string, view: ModelView, batch: number, pa
   const advice = fits >= 1
     ? `use ${option} ${fits} or less`
     : `the model's parameters alone do not fit; use a smaller model${tf.getBackend() === "wasm" ? ' or ws.ready({ backend: "cpu" })' : ""}`;
-  throw new MemoryError(`${where}: ${batch} samples at once need about ${formatMB(needed)} at the peak, but ${limit}; ${advice}`, needed, bytes);
+  throw new MemoryError(`${where}: ${batch} samples at once need about ${formatMB(needed)} at the peak, but ${limit}; ${advice}`, needed, bytes, fits >= 1 ? fits : null);
 }
 
 /** Throws a MemoryError unless `bytes` of plain arrays (JS heap) or typed arrays fit; `advice` says what to lower. */
