@@ -7,6 +7,7 @@ import * as os from "os";
 import * as v8 from "v8";
 import * as tf from "@tensorflow/tfjs";
 import { BackendError, MemoryError, WeightscopeError } from "../errors";
+import { ready } from "../backend";
 import type { ModelView } from "./view";
 
 /**
@@ -128,12 +129,21 @@ export function isBackendFailure(error: unknown): boolean {
   return /Aborted\(|RuntimeError|memory access out of bounds|out of memory/i.test(text);
 }
 
-/** The BackendError to throw after a backend failure: what failed, that the model is untouched, and how to recover. */
-export function backendFailure(where: string, error: unknown, backend = tf.getBackend()): BackendError {
-  const detail = error instanceof Error ? error.message : String(error);
-  return new BackendError(
-    "backend-failed",
-    `${where}: the ${backend} backend failed (${detail.split("\n")[0]}); the model keeps the weights it had before the call. ` +
-      `Tensors made on this backend are lost: run \`await ws.ready({ backend: "cpu" })\` to continue on the cpu backend`,
-  );
+/**
+ * After a backend failure: switches to the cpu backend (every tensor on the failed one is lost, and its heap may
+ * read back as zeros), runs `restore` there (e.g. setting a model's weights from copies taken before the call), and
+ * returns the BackendError to throw, which says what happened and how to go on.
+ */
+export async function recoverFromBackendFailure(where: string, error: unknown, restore: () => void): Promise<BackendError> {
+  const failed = tf.getBackend();
+  const detail = (error instanceof Error ? error.message : String(error)).split("\n")[0];
+  let outcome: string;
+  try {
+    await ready({ backend: "cpu" });
+    restore();
+    outcome = "weightscope switched to the cpu backend (as `await ws.ready({ backend: \"cpu\" })` does) and put back the model's weights from before the call";
+  } catch (second) {
+    outcome = `switching to the cpu backend failed too (${second instanceof Error ? second.message : String(second)}); restart the kernel`;
+  }
+  return new BackendError("backend-failed", `${where}: the ${failed} backend failed (${detail}); ${outcome}. Tensors made on ${failed} (datasets included) are lost: make them again`);
 }

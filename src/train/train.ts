@@ -9,7 +9,7 @@ import { forward, crossEntropyFromLogits, defaultLoss, lossOf, type LossKind } f
 import { readParams, assertFiniteParams } from "../model/params";
 import { asDataset, type Dataset } from "../data/dataset";
 import { assertDataFits } from "../model/check";
-import { assertPassFits, availableBytes, backendFailure, isBackendFailure, largestBatch } from "../model/memory";
+import { assertPassFits, availableBytes, isBackendFailure, recoverFromBackendFailure, largestBatch } from "../model/memory";
 import { InputError, checkOption, checkOptions, rules } from "../errors";
 import { Rng } from "../math/rng";
 import { progress, yieldToEventLoop } from "../display/progress";
@@ -125,6 +125,8 @@ async function trainNow(model: tf.LayersModel, data: Dataset | { x: tf.Tensor; y
     tf.dispose(initial);
     throw error;
   }
+  // Host copies: if the backend fails, its heap (and the model's weights on it) cannot be trusted.
+  const hostCopy = initial.map((t) => ({ values: t.dataSync().slice(), shape: t.shape }));
   const params = initial.map((t, i) => tf.variable(t, view.params[i].trainable));
   tf.dispose(initial);
   const trainable = view.params.filter((p) => p.trainable).map((p) => p.index);
@@ -228,8 +230,13 @@ async function trainNow(model: tf.LayersModel, data: Dataset | { x: tf.Tensor; y
     model.setWeights(params);
   } catch (error) {
     backendFailed = isBackendFailure(error);
-    // A failed backend may hold damaged tensors: the model keeps the weights it had before the call.
-    if (backendFailed) throw backendFailure("train", error);
+    if (backendFailed) {
+      throw await recoverFromBackendFailure("train", error, () => {
+        const restored = hostCopy.map((c) => tf.tensor(c.values, c.shape));
+        model.setWeights(restored);
+        tf.dispose(restored);
+      });
+    }
     // Interrupted or failed: keep what was learned so far in the model, report, and rethrow.
     model.setWeights(params);
     throw error;
