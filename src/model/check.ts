@@ -1,7 +1,8 @@
 /** How much a network's function changed between two models (a teleport, an embedding), measured on probe inputs. */
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../math/rng";
-import { InputError } from "../errors";
+import { InputError, checkOption, rules } from "../errors";
+import { assertBytesFit } from "./memory";
 import { assertFiniteTensor, type Dataset } from "../data/dataset";
 import type { LossKind } from "./functional";
 import type { ModelView } from "./view";
@@ -28,8 +29,10 @@ export function probeInputs(view: ModelView, x: tf.Tensor | undefined, samples: 
     assertFiniteTensor(x, `${purpose}: probe inputs x`);
     return x.clone();
   }
+  checkOption(purpose, "samples", samples, rules.integer(1));
   const shape = [samples, ...view.inputShape.map((d) => (d < 0 ? 1 : d))];
   const size = shape.reduce((a, b) => a * b, 1);
+  assertBytesFit(purpose, `${samples} probe inputs`, size * 4 * 3, "use fewer samples", "backend");
   return tf.tensor(new Rng(seed).normalArray(size), shape, "float32");
 }
 
