@@ -36,9 +36,9 @@ export function availableBytes(backend = tf.getBackend()): { bytes: number; limi
   if (backend === "wasm") {
     return { bytes: Math.max(0, WASM_HEAP_MAX_BYTES * USABLE_SHARE - inUse), limit: `the wasm backend's heap holds at most ${formatMB(WASM_HEAP_MAX_BYTES)}, ${formatMB(inUse)} in use` };
   }
-  // cpu-like backends keep tensors in ArrayBuffers outside the V8 heap: the machine's memory bounds them.
-  const machine = os.totalmem() * USABLE_SHARE;
-  return { bytes: Math.max(0, machine - inUse), limit: `this machine has ${formatMB(os.totalmem())} of memory, ${formatMB(inUse)} in tensors` };
+  // cpu-like backends keep tensors in ArrayBuffers outside the V8 heap: the machine's free memory bounds them.
+  const machine = Math.min(os.totalmem() * USABLE_SHARE, os.freemem());
+  return { bytes: Math.max(0, machine - inUse), limit: `this machine has ${formatMB(os.freemem())} of memory free (${formatMB(os.totalmem())} in all), ${formatMB(inUse)} in tensors` };
 }
 
 /** Bytes V8's own heap (plain JS arrays and objects) can still take. */
