@@ -102,8 +102,9 @@ export const rules = {
 function describeNumberRule(rule: NumberRule): string {
   const { integer, min = -Infinity, max = Infinity, above, below } = rule;
   // The common cases read as words; the rest as bounds.
-  if (integer && min === 1 && max === Infinity) return "a positive integer";
-  if (integer && min === 0 && max === Infinity) return "a non-negative integer";
+  const atMost = max < Infinity ? ` <= ${max}` : "";
+  if (integer && min === 1 && above === undefined && below === undefined) return `a positive integer${atMost}`;
+  if (integer && min === 0 && above === undefined && below === undefined) return `a non-negative integer${atMost}`;
   if (!integer && above === 0 && max === Infinity && below === undefined) return "positive and finite";
   const parts: string[] = [];
   if (min > -Infinity) parts.push(`>= ${min}`);

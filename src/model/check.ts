@@ -21,12 +21,13 @@ export interface FunctionCheck {
 }
 
 /** Probe inputs: the given tensor, or `samples` seeded standard normal inputs of the model's input shape. */
-export function probeInputs(view: ModelView, x: tf.Tensor | undefined, samples: number, seed: number, purpose: string): tf.Tensor {
+export function probeInputs(view: ModelView, x: tf.Tensor | undefined, samples: number, seed: number, purpose: string, name = "x"): tf.Tensor {
   if (x !== undefined) {
-    if (!(x instanceof tf.Tensor)) throw new InputError("invalid-data", `${purpose}: x must be a tf.Tensor of inputs`, "x");
-    if (x.isDisposed) throw new InputError("invalid-data", `${purpose}: the probe inputs x have been disposed`, "x");
-    assertSampleShape(view, x.shape.slice(1), `${purpose}: x`);
-    assertFiniteTensor(x, `${purpose}: probe inputs x`);
+    if (!(x instanceof tf.Tensor)) throw new InputError("invalid-data", `${purpose}: ${name} must be a tf.Tensor of inputs`, name);
+    if (x.isDisposed) throw new InputError("invalid-data", `${purpose}: the tensor of ${name} has been disposed`, name);
+    assertSampleShape(view, x.shape.slice(1), `${purpose}: ${name}`);
+    // A NaN input makes the compared outputs NaN, and a NaN difference would pass as "no change".
+    assertFiniteTensor(x, `${purpose}: ${name}`);
     return x.clone();
   }
   checkOption(purpose, "samples", samples, rules.integer(1));
@@ -39,7 +40,7 @@ export function probeInputs(view: ModelView, x: tf.Tensor | undefined, samples: 
 /** Throws unless a sample shape (without the batch axis) is the model's input shape. */
 export function assertSampleShape(view: ModelView, shape: readonly number[], what: string): void {
   if (shape.length !== view.inputShape.length || shape.some((d, i) => view.inputShape[i] !== -1 && d !== view.inputShape[i])) {
-    throw new InputError("invalid-data", `${what} has sample shape [${shape.join(", ")}] but model "${view.name}" expects [${view.inputShape.join(", ")}]`);
+    throw new InputError("invalid-data", `${what} ${/s$/.test(what) ? "have" : "has"} sample shape [${shape.join(", ")}] but model "${view.name}" expects [${view.inputShape.join(", ")}]`);
   }
 }
 

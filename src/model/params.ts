@@ -5,7 +5,15 @@ import type { ModelView, ParamSpec } from "./view";
 
 /** Copies of the model's weights in model.weights order (the caller owns and disposes them). */
 export function readParams(model: tf.LayersModel): tf.Tensor[] {
-  return tf.tidy(() => model.weights.map((w) => w.read().clone()));
+  return tf.tidy(() => model.weights.map((w) => {
+    try {
+      return w.read().clone();
+    } catch (error) {
+      // A disposed model (e.g. a result's .model after .dispose()) would otherwise fail with TF.js's own message.
+      if (/disposed/i.test(String(error))) throw new InputError("invalid-data", `model "${model.name}" has been disposed (its weight ${w.name} is gone); use a model that is still alive`, "model");
+      throw error;
+    }
+  }));
 }
 
 /** The specs selected by `trainableOnly` (default: trainable parameters only). */
