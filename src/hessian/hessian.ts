@@ -12,6 +12,7 @@ import { inertia, symmetricEigen, MAX_DENSE_EIGEN, type Inertia } from "../math/
 import { denseHessian, hutchinson, lanczos } from "../math/hessian";
 import type { LossKind } from "../model/functional";
 import { viewOf, type ModelView } from "../model/view";
+import { checkOption, rules } from "../errors";
 import { norms, withCurvature, withModelCurvature, type Curvature, type CurvatureOptions, type Precision } from "./curvature";
 
 /** Largest model whose Hessian `exact: "auto"` computes in full (one product per parameter). */
@@ -151,6 +152,7 @@ function spectrum(c: Curvature, exact: boolean | "auto", options: HessianOptions
     return new HessianResult("exact", c.precision, c.lossKind, size, values, inertia(values, zeroTol), zeroTol, zeroTol * maxAbs, c.loss, grad.l2, grad.l1, values.map(() => 0), c.op.products, matrix);
   }
   const k = Math.min(validK(options.k ?? 10, "hessian"), Math.floor(size / 2) || 1);
+  checkIterations("hessian", options.iterations, 2 * k);
   const top = lanczos(c.op, k, { iterations: options.iterations, seed: options.seed, which: "both" });
   const order = Array.from(top.values.keys()).sort((i, j) => top.values[j] - top.values[i]);
   const values = order.map((i) => top.values[i]);
@@ -167,6 +169,11 @@ export interface SharpnessOptions extends CurvatureOptions {
   traceSamples?: number;
   iterations?: number;
   seed?: number;
+}
+
+/** Lanczos needs at least as many iterations as eigenvalues asked for (0 gave an empty spectrum). */
+function checkIterations(where: string, iterations: number | undefined, k: number): void {
+  if (iterations !== undefined) checkOption(where, "iterations", iterations, rules.integer(Math.max(1, k)));
 }
 
 /** Sharpness of the loss at a point: top Hessian eigenvalues and the trace. */
@@ -240,6 +247,7 @@ function sharpnessMethod(method: SharpnessOptions["method"]): "lanczos" | "exact
 
 function measureSharpness(c: Curvature, method: "lanczos" | "exact", options: SharpnessOptions): SharpnessResult {
   const k = Math.min(validK(options.k ?? 1, "sharpness"), c.op.size);
+  checkIterations("sharpness", options.iterations, k);
   const samples = options.traceSamples ?? 20;
   if (!(Number.isInteger(samples) && samples >= 0 && samples !== 1)) throw new Error(`sharpness: traceSamples must be 0 (no trace) or an integer >= 2, got ${samples}`);
   if (method === "exact") {

@@ -66,7 +66,8 @@ export function assertDataFits(view: ModelView, data: Dataset, loss: LossKind, w
   const target = data.y.shape.slice(1);
   const sameWidth = target.length === outputs.length ? target.every((d, i) => outputs[i] === -1 || d === outputs[i]) : target.length === 0 && outputs.length === 1 && outputs[0] === 1;
   if (!sameWidth) {
-    throw new InputError("invalid-data", `${where}: targets y have shape [${data.y.shape.join(", ")}] but model "${view.name}" outputs [${outputs.join(", ")}] per sample; they must match (nothing is broadcast)`);
+    const perSample = outputs.reduce((a, b) => a * b, 1);
+    throw new InputError("invalid-data", `${where}: the ${loss} loss needs targets y with ${perSample} value(s) per sample for "${view.name}" (outputs [${outputs.join(", ")}]; nothing is broadcast), got y of shape [${data.y.shape.join(", ")}]`);
   }
 }
 

@@ -28,7 +28,7 @@ test("labels beyond the outputs and regression targets of the wrong width are re
   await assertNoLeak(() => assert.rejects(teleport.levelCurve(twoClasses, d), typedError(InputError, "invalid-data", /label 2 at index 16 does not fit/)));
   await assert.rejects(teleport.sweep(twoClasses, d, { samples: 1 }), typedError(InputError, "invalid-data", /label 2/));
   const regression = { x: d.x, y: tf.zeros([24, 3]) };
-  await assert.rejects(teleport.sweep(mlp([4, 8, 2]), regression, { samples: 1 }), typedError(InputError, "invalid-data", /outputs \[2\]/));
+  await assert.rejects(teleport.sweep(mlp([4, 8, 2]), regression, { samples: 1 }), typedError(InputError, "invalid-data", /2 value\(s\) per sample/));
   tf.dispose([d.x, d.y, regression.y]);
 });
 

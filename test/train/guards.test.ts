@@ -53,7 +53,7 @@ test("NaN weights are refused without a leak; labels beyond the outputs and wron
   assert.throws(() => evaluate(small, d), typedError(InputError, "invalid-data", /label 2/));
   const regression = mlp([4, 2]);
   const wide = { x: d.x, y: tf.zeros([d.x.shape[0], 3]) };
-  await assert.rejects(train(regression, wide, { progress: false }), typedError(InputError, "invalid-data", /outputs \[2\]/));
+  await assert.rejects(train(regression, wide, { progress: false }), typedError(InputError, "invalid-data", /2 value\(s\) per sample/));
   assert.throws(() => evaluate(regression, wide, { batchSize: 0 }), typedError(InputError, "invalid-option"));
   tf.dispose([d.x, d.y, wide.y]);
 });
