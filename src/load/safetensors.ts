@@ -373,11 +373,7 @@ export async function writeSafetensors(path: string, tensors: readonly NamedArra
     yield head;
     for (const t of tensors) yield bytesOf(t.values);
   }
-  try {
-    writeFileAtomic(path, chunks());
-  } catch (e) {
-    throw new Error(`cannot write safetensors file ${path}: ${(e as Error).message}`);
-  }
+  writeFileAtomic(path, chunks(), `cannot write safetensors file ${path}`);
 }
 
 function describe(v: unknown): string {
