@@ -69,7 +69,7 @@ test("the temporary file of a killed save is removed by the next save of that fi
   const file = path.join(dir, "big.safetensors");
   // A child process saves a 64M-parameter model and is killed (SIGKILL) while its temporary file is being written.
   const script = `const ws = require(${JSON.stringify(path.resolve(__dirname, "../../src"))});
-    ws.ready({ backend: "cpu" }).then(() => ws.save.safetensors(ws.mlp([8000, 8000]), ${JSON.stringify(file)}));`;
+    ws.ready({ backend: "cpu" }).then(() => ws.save.safetensors(ws.mlp([8000, 8000], { init: "zeros" }), ${JSON.stringify(file)}));`;
   const child = spawn(process.execPath, ["--import", "tsx", "-e", script], { stdio: "ignore", env: { ...process.env, WEIGHTSCOPE_QUIET: "1" } });
   const started = Date.now();
   while (temps(dir).length === 0 && Date.now() - started < 60000) await new Promise((r) => setTimeout(r, 5));
