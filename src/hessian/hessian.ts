@@ -12,7 +12,7 @@ import { inertia, symmetricEigen, MAX_DENSE_EIGEN, type Inertia } from "../math/
 import { denseHessian, hutchinson, lanczos } from "../math/hessian";
 import type { LossKind } from "../model/functional";
 import { viewOf, type ModelView } from "../model/view";
-import { checkOption, rules } from "../errors";
+import { InputError, checkOption, rules } from "../errors";
 import { norms, withCurvature, withModelCurvature, type Curvature, type CurvatureOptions, type Precision } from "./curvature";
 
 /** Largest model whose Hessian `exact: "auto"` computes in full (one product per parameter). */
@@ -171,6 +171,9 @@ export interface SharpnessOptions extends CurvatureOptions {
   seed?: number;
 }
 
+/** Hutchinson samples one sharpness call may take (each is a Hessian-vector product over the whole data set). */
+const MAX_TRACE_SAMPLES = 10000;
+
 /** Lanczos needs at least as many iterations as eigenvalues asked for (0 gave an empty spectrum). */
 function checkIterations(where: string, iterations: number | undefined, k: number): void {
   if (iterations !== undefined) checkOption(where, "iterations", iterations, rules.integer(Math.max(1, k)));
@@ -249,7 +252,10 @@ function measureSharpness(c: Curvature, method: "lanczos" | "exact", options: Sh
   const k = Math.min(validK(options.k ?? 1, "sharpness"), c.op.size);
   checkIterations("sharpness", options.iterations, k);
   const samples = options.traceSamples ?? 20;
-  if (!(Number.isInteger(samples) && samples >= 0 && samples !== 1)) throw new Error(`sharpness: traceSamples must be 0 (no trace) or an integer >= 2, got ${samples}`);
+  // sharpness is synchronous, so a notebook cannot interrupt it: the sample count is bounded.
+  if (!(Number.isInteger(samples) && samples >= 0 && samples !== 1 && samples <= MAX_TRACE_SAMPLES)) {
+    throw new InputError("invalid-option", `sharpness: traceSamples must be 0 (no trace) or an integer from 2 to ${MAX_TRACE_SAMPLES}, got ${samples}`, "traceSamples");
+  }
   if (method === "exact") {
     const spectrumResult = spectrum(c, true, {});
     const trace = spectrumResult.eigenvalues.reduce((a, v) => a + v, 0);

@@ -8,7 +8,7 @@ import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
 import { viewOf, readParams, assertFiniteParams } from "../model";
 import { writeFilesAtomic } from "../io";
-import { InputError } from "../errors";
+import { InputError, FileFormatError } from "../errors";
 
 const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
 
@@ -42,7 +42,7 @@ export async function loadTfjs(pathToModelJson: string): Promise<tf.LayersModel>
       try {
         bytes = await fs.promises.readFile(file);
       } catch (e) {
-        throw new Error(`${where}: weight shard ${shard} cannot be read (${(e as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : (e as Error).message}) at ${file}`);
+        throw new FileFormatError("file-not-found", `${where}: weight shard ${shard} cannot be read (${(e as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : (e as Error).message}) at ${file}`);
       }
       groupShards.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
       held += bytes.byteLength;
@@ -109,7 +109,8 @@ async function readJson(file: string): Promise<Record<string, unknown>> {
   try {
     text = await fs.promises.readFile(file, "utf8");
   } catch (e) {
-    throw new Error((e as NodeJS.ErrnoException).code === "ENOENT" ? `TF.js model.json not found: ${file}` : `cannot read TF.js model.json ${file}: ${(e as Error).message}`);
+    const missing = (e as NodeJS.ErrnoException).code === "ENOENT";
+    throw new FileFormatError(missing ? "file-not-found" : "file-format", missing ? `TF.js model.json not found: ${file}` : `cannot read TF.js model.json ${file}: ${(e as Error).message}`, file);
   }
   let json: unknown;
   try {
