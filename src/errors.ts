@@ -175,10 +175,3 @@ export function checkOptions<T extends object>(where: string, options: T | undef
     if (value !== undefined && rule) checkOption(where, key, value, rule);
   }
 }
-
-/** A finite-number check for data given as numbers (a point cloud, distances): names the first bad index. */
-export function checkFiniteValues(where: string, what: string, values: ArrayLike<number>): void {
-  for (let i = 0; i < values.length; i++) {
-    if (!Number.isFinite(values[i])) throw new InputError("invalid-data", `${where}: ${what} holds ${values[i]} at index ${i}`);
-  }
-}
