@@ -8,6 +8,9 @@ import { loadSafetensors, loadTfjs, saveSafetensors, saveTfjs } from "./load";
 
 export { tf };
 
+/** Typed errors (WeightscopeError and its kinds, each with a stable `code`) and the option validator. */
+export * as errors from "./errors";
+
 // Platform
 export { ready, backendInfo, describeBackend, type BackendInfo, type BackendName, type ReadyOptions } from "./backend";
 export * as data from "./data";

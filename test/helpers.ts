@@ -149,3 +149,16 @@ export function assertSnapshot(name: string, value: unknown): void {
     throw new Error(`snapshot ${name} differs at line ${line + 1}:\n  expected: ${e[line]}\n  actual:   ${a[line]}\n(UPDATE_SNAPSHOTS=1 rewrites it after review)`);
   }
 }
+
+/**
+ * A predicate for assert.throws / assert.rejects: the error is a `kind` (a ws.errors class) with this `code`.
+ * Tests match kinds and codes, not sentences; a wrong error is rethrown so its message shows.
+ */
+export function typedError(kind: abstract new (...args: never[]) => Error & { code: string }, code: string, message?: RegExp): (error: unknown) => true {
+  return (error: unknown) => {
+    if (!(error instanceof kind) || error.code !== code || (message && !message.test(error.message))) {
+      throw new Error(`expected a ${kind.name} with code "${code}"${message ? ` matching ${message}` : ""}, got ${error instanceof Error ? `${error.name}${"code" in error ? ` (${String(error.code)})` : ""}: ${error.message}` : String(error)}`);
+    }
+    return true;
+  };
+}

@@ -4,6 +4,7 @@
  */
 import * as fs from "node:fs";
 import * as zlib from "node:zlib";
+import { FileFormatError } from "../errors";
 
 export interface IdxArray {
   /** Dimensions from the header, e.g. [60000, 28, 28]. */
@@ -62,7 +63,7 @@ export function readIdx(path: string): IdxArray {
     bytes = fs.readFileSync(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(code === "ENOENT" ? `IDX file not found: ${path}` : `cannot read IDX file ${path}: ${(err as Error).message}`);
+    throw new FileFormatError(code === "ENOENT" ? "file-not-found" : "file-format", code === "ENOENT" ? `IDX file not found: ${path}` : `cannot read IDX file ${path}: ${(err as Error).message}`, path);
   }
   return parseIdx(bytes, path);
 }

@@ -6,10 +6,12 @@ import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../math/rng";
 import { mlp, type MlpOptions } from "../model/build";
 import { describeDataset, type Dataset } from "./dataset";
+import { InputError, checkEach, checkOptions, rules } from "../errors";
+import { assertBytesFit } from "../model/memory";
 
-function positiveInt(value: number, what: string): number {
-  if (!(Number.isInteger(value) && value > 0)) throw new Error(`${what} must be a positive integer, got ${value}`);
-  return value;
+/** Float32 data of `count` values must fit the backend (a typed array, then a tensor copy of it). */
+function assertDataFits(where: string, count: number): void {
+  assertBytesFit(where, `${count} float32 values`, count * 4 * 2, "use a smaller n", "backend");
 }
 
 const TARGETS: Record<string, (x: number) => number> = {
@@ -36,18 +38,19 @@ export interface Regression1dOptions {
 /** y = target(x) on n points of an interval: x [n, 1], y [n, 1]. */
 export function regression1d(options: Regression1dOptions = {}): Dataset {
   const { n = 64, target = "sin", range = [-Math.PI, Math.PI], spacing = "grid", noise = 0, seed = 0 } = options;
-  positiveInt(n, "regression1d: n");
+  checkOptions("regression1d", options, { n: rules.integer(1), spacing: rules.oneOf("grid", "uniform"), noise: rules.nonNegative(), seed: rules.finite() });
   const f = typeof target === "function" ? target : TARGETS[target];
-  if (!f) throw new Error(`regression1d: unknown target "${String(target)}"; use a function or one of ${Object.keys(TARGETS).join(", ")}`);
+  if (!f) throw new InputError("invalid-option", `regression1d: unknown target "${String(target)}"; use a function or one of ${Object.keys(TARGETS).join(", ")}`, "target");
   const [lo, hi] = range;
-  if (!(Number.isFinite(lo) && Number.isFinite(hi) && hi > lo)) throw new Error(`regression1d: range must be [lo, hi] with lo < hi, got [${range.join(", ")}]`);
+  if (!(Number.isFinite(lo) && Number.isFinite(hi) && hi > lo)) throw new InputError("invalid-option", `regression1d: range must be [lo, hi] with lo < hi, got [${range.join(", ")}]`, "range");
+  assertDataFits("regression1d", 2 * n);
   const rng = new Rng(seed);
   const xs = new Float32Array(n);
   const ys = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     xs[i] = spacing === "grid" ? (n === 1 ? (lo + hi) / 2 : lo + ((hi - lo) * i) / (n - 1)) : rng.uniform(lo, hi);
     ys[i] = f(xs[i]) + (noise > 0 ? noise * rng.normal() : 0);
-    if (!Number.isFinite(ys[i])) throw new Error(`regression1d: target(${xs[i]}) is ${ys[i]}`);
+    if (!Number.isFinite(ys[i])) throw new InputError("invalid-option", `regression1d: target(${xs[i]}) is ${ys[i]}`, "target");
   }
   return describeDataset({ x: tf.tensor2d(xs, [n, 1]), y: tf.tensor2d(ys, [n, 1]), task: "regression", name: `1-D regression (${typeof target === "string" ? target : "custom"}, ${n})` });
 }
@@ -64,7 +67,9 @@ export interface CirclesOptions {
 /** Two concentric circles in the plane, labelled 0 (inner) and 1 (outer). */
 export function circles(options: CirclesOptions = {}): Dataset {
   const { n = 100, radii = [1, 2], noise = 0.05, seed = 0 } = options;
-  positiveInt(n, "circles: n");
+  checkOptions("circles", options, { n: rules.integer(1), noise: rules.nonNegative(), seed: rules.finite() });
+  checkEach("circles", "radii", radii, rules.positive(), 2, 2);
+  assertDataFits("circles", 6 * n);
   const rng = new Rng(seed);
   const xs = new Float32Array(4 * n);
   const ys = new Int32Array(2 * n);
@@ -94,9 +99,8 @@ export interface BlobsOptions {
 /** k Gaussian blobs in `dim` dimensions, one class per blob. */
 export function blobs(options: BlobsOptions = {}): Dataset {
   const { n = 50, k = 3, dim = 2, std = 0.5, seed = 0 } = options;
-  positiveInt(n, "blobs: n");
-  positiveInt(k, "blobs: k");
-  positiveInt(dim, "blobs: dim");
+  checkOptions("blobs", options, { n: rules.integer(1), k: rules.integer(1), dim: rules.integer(1), std: rules.nonNegative(), seed: rules.finite() });
+  assertDataFits("blobs", n * k * (dim + 1));
   const rng = new Rng(seed);
   const centers = Array.from({ length: k }, () => Array.from(rng.normalArray(dim, 0, 3)));
   const xs = new Float32Array(n * k * dim);
@@ -124,7 +128,8 @@ export interface TeacherOptions {
 /** Inputs x ~ N(0, I) labelled by a random teacher MLP: a regression set that a student of the same shape can fit exactly. */
 export function teacher(options: TeacherOptions = {}): Dataset & { teacher: tf.LayersModel } {
   const { n = 256, sizes = [10, 16, 1], activation = "tanh", noise = 0, seed = 0 } = options;
-  positiveInt(n, "teacher: n");
+  checkOptions("teacher", options, { n: rules.integer(1), noise: rules.nonNegative(), seed: rules.finite() });
+  if (Array.isArray(sizes)) assertDataFits("teacher", n * (sizes[0] + sizes[sizes.length - 1]));
   const rng = new Rng(seed);
   const net = mlp(sizes, { activation, seed: rng.int(2 ** 31 - 1), name: "teacher" });
   const x = tf.tensor2d(rng.normalArray(n * sizes[0]), [n, sizes[0]]);

@@ -14,6 +14,7 @@
  *   rows of the affected points, from first-order gradients only.
  */
 import * as tf from "@tensorflow/tfjs";
+import { UnsupportedModelError } from "../errors";
 import { activate, crossEntropyFromLogits, forward, lossOf, trainableLoss, type LossKind } from "../model/functional";
 import type { Activation, ModelView } from "../model/view";
 import { gradient } from "../math/hessian";
@@ -111,7 +112,7 @@ export function denseChain(view: ModelView, logits: boolean): ChainStep[] | null
 export function makeEngine(setup: ProbeSetup, affected: tf.Tensor, choice: "auto" | "dense" | "generic"): Engine {
   const chain = setup.step === "sgd" ? denseChain(setup.view, setup.logits) : null;
   if (choice === "dense" && !chain) {
-    throw new Error(`elasticity: the "dense" engine needs SGD steps on a chain of Dense layers and elementwise activations; model "${setup.view.name}" with step "${setup.step}" needs engine "generic"`);
+    throw new UnsupportedModelError(`elasticity: the "dense" engine needs SGD steps on a chain of Dense layers and elementwise activations; model "${setup.view.name}" with step "${setup.step}" needs engine "generic"`);
   }
   return chain && choice !== "generic" ? new DenseEngine(setup, chain, affected) : new GenericEngine(setup, affected);
 }

@@ -5,6 +5,7 @@
  * probed inputs (pairs in different components are left out and counted).
  */
 import * as tf from "@tensorflow/tfjs";
+import { InputError, checkOption, formatValue, rules } from "../errors";
 import type { Dataset } from "../data/dataset";
 import { Result } from "../display/result";
 import { figure, type Figure } from "../display/figure";
@@ -24,8 +25,9 @@ export interface LocalityOptions extends Omit<ElasticityOptions, "against"> {
 
 export async function locality(model: tf.LayersModel, data: Dataset | { x: tf.Tensor; y: tf.Tensor }, options: LocalityOptions = {}): Promise<ElasticityLocality> {
   const distance = options.distance ?? "geodesic";
-  const neighbors = options.neighbors ?? 10;
-  if (!Number.isInteger(neighbors) || neighbors < 1) throw new Error(`elasticity.locality: neighbors must be a positive integer, got ${neighbors}`);
+  const neighbors = checkOption("elasticity.locality", "neighbors", options.neighbors ?? 10, rules.integer(1));
+  if (Array.isArray(distance)) checkDistances(distance);
+  if (typeof distance === "string" && distance !== "euclidean" && distance !== "geodesic") throw new InputError("invalid-option", `elasticity.locality: unknown distance "${distance}"; use "euclidean", "geodesic", a matrix or a function`, "distance");
   const result = await elasticity(model, data, { ...options, against: "points" });
   const rows = tf.tidy(() => gatherRows(data.x, result.rows).reshape([result.rows.length, -1]));
   const inputs = rows.arraySync() as number[][];
@@ -44,14 +46,24 @@ export async function locality(model: tf.LayersModel, data: Dataset | { x: tf.Te
 function distances(inputs: number[][], distance: Distance, neighbors: number): number[][] {
   const n = inputs.length;
   if (Array.isArray(distance)) {
-    if (distance.length !== n || distance.some((r) => r.length !== n)) throw new Error(`elasticity.locality: the distance matrix must be ${n} x ${n} (one row per probed point)`);
+    if (distance.length !== n || distance.some((r) => r.length !== n)) throw new InputError("invalid-option", `elasticity.locality: the distance matrix must be ${n} x ${n} (one row per probed point)`, "distance");
     return distance;
   }
   const euclid = (a: number[], b: number[]) => Math.sqrt(a.reduce((s, v, k) => s + (v - b[k]) ** 2, 0));
   const metric = typeof distance === "function" ? distance : euclid;
-  if (typeof distance === "string" && distance !== "euclidean" && distance !== "geodesic") throw new Error(`elasticity.locality: unknown distance "${distance}"; use "euclidean", "geodesic", a matrix or a function`);
   const direct = inputs.map((a) => inputs.map((b) => metric(a, b)));
+  if (typeof distance === "function") checkDistances(direct);
   return distance === "geodesic" ? geodesic(direct, neighbors) : direct;
+}
+
+/** Distances are >= 0 (Infinity: not connected); a negative or NaN one would be correlated silently. */
+function checkDistances(matrix: number[][]): void {
+  matrix.forEach((row, i) => {
+    if (!Array.isArray(row)) throw new InputError("invalid-option", `elasticity.locality: distance row ${i} is not an array`, "distance");
+    row.forEach((v, j) => {
+      if (typeof v !== "number" || !(v >= 0)) throw new InputError("invalid-option", `elasticity.locality: distance (${i}, ${j}) is ${formatValue(v)}; distances must be >= 0 (Infinity for unconnected pairs)`, "distance");
+    });
+  });
 }
 
 /** Shortest paths (Floyd-Warshall) in the symmetric k-nearest-neighbour graph. */

@@ -8,6 +8,8 @@ import { viewOf, finalActivation, type ModelView } from "../model/view";
 import { readParams, assertFiniteParams } from "../model/params";
 import type { LossKind } from "../model/functional";
 import { asDataset, type Dataset } from "../data/dataset";
+import { assertDataFits, assertSampleShape } from "../model/check";
+import { InputError } from "../errors";
 import { Rng } from "../math/rng";
 import { progress, yieldToEventLoop } from "../display/progress";
 import { makeEngine, measuredOutput, lossSlope, type Mode, type StepRule, type ProbeSetup } from "./engine";
@@ -75,43 +77,34 @@ export function defaultPoints(data: Dataset): PointSpec {
 }
 
 export function checkInputs(view: ModelView, data: Dataset, where: string): void {
-  const shape = data.x.shape.slice(1);
-  if (shape.length !== view.inputShape.length || shape.some((d, i) => view.inputShape[i] !== -1 && d !== view.inputShape[i])) {
-    throw new Error(`${where}: x has sample shape [${shape.join(", ")}] but model "${view.name}" expects [${view.inputShape.join(", ")}]`);
-  }
+  assertSampleShape(view, data.x.shape.slice(1), `${where}: x`);
 }
 
 export function resolveOptions(view: ModelView, data: Dataset, options: ElasticityOptions): Resolved {
   const classification = data.task === "classification";
   const kind = options.kind ?? (classification ? "kl" : "regression");
-  if (!["regression", "kl", "logit"].includes(kind)) throw new Error(`elasticity: unknown kind "${String(kind)}"; use "regression", "kl" or "logit"`);
+  if (!["regression", "kl", "logit"].includes(kind)) throw new InputError("invalid-option", `elasticity: unknown kind "${String(kind)}"; use "regression", "kl" or "logit"`);
   const step = options.step ?? "sgd";
-  if (step !== "sgd" && step !== "adam") throw new Error(`elasticity: unknown step "${String(step)}"; use "sgd" or "adam"`);
+  if (step !== "sgd" && step !== "adam") throw new InputError("invalid-option", `elasticity: unknown step "${String(step)}"; use "sgd" or "adam"`, "step");
   const mode = options.mode ?? "infinitesimal";
-  if (mode !== "finite" && mode !== "infinitesimal") throw new Error(`elasticity: unknown mode "${String(mode)}"; use "finite" or "infinitesimal"`);
+  if (mode !== "finite" && mode !== "infinitesimal") throw new InputError("invalid-option", `elasticity: unknown mode "${String(mode)}"; use "finite" or "infinitesimal"`, "mode");
   const eta = options.eta ?? 0.01;
-  if (!(Number.isFinite(eta) && eta > 0)) throw new Error(`elasticity: eta must be a positive finite number, got ${eta}`);
+  if (!(Number.isFinite(eta) && eta > 0)) throw new InputError("invalid-option", `elasticity: eta must be a positive finite number, got ${eta}`, "eta");
   const minChange = options.minChange ?? 1e-3;
-  if (!(minChange >= 0)) throw new Error(`elasticity: minChange must be >= 0, got ${minChange}`);
+  if (!(minChange >= 0)) throw new InputError("invalid-option", `elasticity: minChange must be >= 0, got ${minChange}`, "minChange");
   const engine = options.engine ?? "auto";
-  if (!["auto", "dense", "generic"].includes(engine)) throw new Error(`elasticity: unknown engine "${String(engine)}"; use "auto", "dense" or "generic"`);
+  if (!["auto", "dense", "generic"].includes(engine)) throw new InputError("invalid-option", `elasticity: unknown engine "${String(engine)}"; use "auto", "dense" or "generic"`, "engine");
   const loss = options.loss ?? (classification ? "crossEntropy" : "halfMse");
-  if (!["crossEntropy", "mse", "halfMse"].includes(loss)) throw new Error(`elasticity: unknown loss "${String(loss)}"`);
+  if (!["crossEntropy", "mse", "halfMse"].includes(loss)) throw new InputError("invalid-option", `elasticity: unknown loss "${String(loss)}"`, "loss");
   if (kind !== "regression") {
-    if (!classification) throw new Error(`elasticity: kind "${kind}" needs classification data (int32 labels); use kind "regression" for regression data`);
+    if (!classification) throw new InputError("invalid-option", `elasticity: kind "${kind}" needs classification data (int32 labels); use kind "regression" for regression data`, "kind");
     const last = finalActivation(view);
     if ((last !== "softmax" && last !== "linear") || view.outputShape.length !== 1 || view.outputShape[0] < 2) {
-      throw new Error(`elasticity: kind "${kind}" needs a model that ends in logits or softmax over >= 2 classes; "${view.name}" ends in ${last} with output [${view.outputShape.join(", ")}]`);
+      throw new InputError("invalid-option", `elasticity: kind "${kind}" needs a model that ends in logits or softmax over >= 2 classes; "${view.name}" ends in ${last} with output [${view.outputShape.join(", ")}]`, "kind");
     }
   }
-  if (loss === "crossEntropy") {
-    if (!classification) throw new Error(`elasticity: the crossEntropy loss needs classification data (int32 labels)`);
-    const classes = view.outputShape[view.outputShape.length - 1];
-    const labels = data.y.dataSync();
-    for (let i = 0; i < labels.length; i++) {
-      if (labels[i] >= classes) throw new Error(`elasticity: label ${labels[i]} at index ${i} does not fit model "${view.name}", which has ${classes} outputs`);
-    }
-  }
+  if (loss === "crossEntropy" && !classification) throw new InputError("invalid-option", `elasticity: the crossEntropy loss needs classification data (int32 labels)`, "loss");
+  assertDataFits(view, data, loss, "elasticity");
   return { kind, step, eta, mode, loss, minChange, engine, progress: options.progress !== false };
 }
 
@@ -120,16 +113,23 @@ export async function measureElasticity(view: ModelView, params: readonly tf.Ten
   const started = Date.now();
   const setup: ProbeSetup = { view, params, loss: o.loss, logits: o.kind !== "regression", step: o.step, mode: o.mode, eta: o.eta };
   const infinitesimal = o.mode === "infinitesimal";
+  const affected = gatherRows(columnData.x, columns);
+  let engine: ReturnType<typeof makeEngine>;
+  try {
+    engine = makeEngine(setup, affected, o.engine);
+  } catch (error) {
+    affected.dispose();
+    throw error;
+  }
   const x = gatherRows(rowData.x, rows);
   const y = gatherRows(rowData.y, rows);
-  const affected = gatherRows(columnData.x, columns);
-  const engine = makeEngine(setup, affected, o.engine);
   const n = rows.length;
   const m = columns.length;
   const withKernel = o.kind === "regression" && o.step === "sgd" && view.outputShape.reduce((a, b) => a * b, 1) === 1;
   const srel = Array.from({ length: n }, () => new Array<number>(m).fill(NaN));
   const sker = withKernel ? Array.from({ length: n }, () => new Array<number>(m).fill(NaN)) : null;
   let undefinedCount = 0;
+  let overflowCount = 0;
   const unresolvedRows: number[] = [];
   const bar = o.progress ? progress(`elasticity ${n} x ${m}`, n) : null;
   try {
@@ -159,9 +159,17 @@ export async function measureElasticity(view: ModelView, params: readonly tf.Ten
           undefinedCount += m;
           continue;
         }
+        if (!Number.isFinite(den)) {
+          overflowCount += m;
+          continue;
+        }
         for (let j = 0; j < m; j++) {
           const offset = (c * m + j) * width;
           srel[i][j] = changeSize(o.kind, infinitesimal, z, j * width, chunk.pairs, offset, width) / den;
+          if (!Number.isFinite(srel[i][j])) {
+            srel[i][j] = NaN;
+            overflowCount++;
+          }
           if (sker) sker[i][j] = r[i] === 0 ? NaN : chunk.pairs[offset] / (-(infinitesimal ? 1 : o.eta) * r[i]);
         }
       }
@@ -177,6 +185,9 @@ export async function measureElasticity(view: ModelView, params: readonly tf.Ten
   if (unresolvedRows.length > 0) {
     warnings.push(`${unresolvedRows.length} of ${n} rows left as NaN: the step changes f(x) by less than ${o.minChange} relative, below what float32 resolves; raise eta or use mode "infinitesimal"`);
   }
+  if (overflowCount > 0) {
+    warnings.push(`${overflowCount} entries left as NaN: the step overflows float32 (eta ${o.eta} in ${o.mode} mode), so the output change is not finite; lower eta`);
+  }
   if (undefinedCount > 0) warnings.push(`${undefinedCount} entries undefined (NaN): the probe step does not change the probed sample's output (zero gradient, e.g. a dead ReLU)`);
   const rowLabels = labelsOf(rowData);
   const allColumnLabels = labelsOf(columnData);
@@ -186,7 +197,7 @@ export async function measureElasticity(view: ModelView, params: readonly tf.Ten
     columnLabels: allColumnLabels ? columns.map((j) => allColumnLabels[j]) : null,
     sameData: rowData === columnData,
     classNames: rowData.classes ?? null,
-    undefinedCount, unresolvedRows, warnings,
+    undefinedCount: undefinedCount + overflowCount, unresolvedRows, warnings,
     settings: { kind: o.kind, step: o.step, mode: o.mode, eta: o.mode === "finite" ? o.eta : null, loss: o.loss, engine: engine.name, model: view.name },
     seconds: (Date.now() - started) / 1000,
   });

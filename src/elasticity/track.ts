@@ -8,6 +8,7 @@
  * average over the runs still going.
  */
 import * as tf from "@tensorflow/tfjs";
+import { checkEach, checkOption, rules } from "../errors";
 import { viewOf } from "../model/view";
 import { cloneModel } from "../model/params";
 import { asDataset, type Dataset } from "../data/dataset";
@@ -53,9 +54,8 @@ export type ModelSource = tf.LayersModel | ((seed: number) => tf.LayersModel);
 export async function track(model: ModelSource, data: Dataset | { x: tf.Tensor; y: tf.Tensor }, options: TrackOptions = {}): Promise<ElasticityTrack> {
   const dataset = asDataset(data, "elasticity.track");
   const seeds = options.seeds ?? [0];
-  if (seeds.length === 0 || seeds.some((s) => !Number.isFinite(s))) throw new Error(`elasticity.track: seeds must be a non-empty list of numbers, got ${JSON.stringify(seeds)}`);
-  const every = options.every ?? 10;
-  if (!Number.isInteger(every) || every < 1) throw new Error(`elasticity.track: every must be a positive integer, got ${every}`);
+  checkEach("elasticity.track", "seeds", seeds, rules.finite());
+  const every = checkOption("elasticity.track", "every", options.every ?? 10, rules.integer(1));
   const classification = dataset.task === "classification";
   const runs: TrackSnapshot[][] = [];
   const stopped: (string | null)[] = [];
@@ -64,36 +64,40 @@ export async function track(model: ModelSource, data: Dataset | { x: tf.Tensor; 
   let similarity = "";
   for (const seed of seeds) {
     const source = typeof model === "function" ? model(seed) : model;
-    const view = viewOf(source);
-    checkInputs(view, dataset, "elasticity.track data");
-    modelName = view.name;
-    const resolved = { ...resolveOptions(view, dataset, options), progress: false };
-    similarity = resolved.kind;
-    const rows = selectPoints(classification ? { perClass: options.perClass ?? 20, classes: options.classes } : options.points ?? 20, dataset, new Rng(seed), "elasticity.track");
-    const snapshots: TrackSnapshot[] = [];
-    const copy = cloneModel(source);
+    // A model the factory made is ours to dispose, whatever fails.
     try {
-      const trained = await train(copy, dataset, {
-        ...options.train,
-        progress: options.progress !== false && options.train?.progress !== false,
-        seed,
-        hooks: [{
-          every,
-          atStart: true,
-          onStep: async (ctx) => {
-            const result = await measureElasticity(ctx.view, ctx.params, dataset, rows, dataset, rows, resolved);
-            const pairs = result.classPairs;
-            if (pairs) classes = pairs.classes;
-            snapshots.push({ step: ctx.step, epoch: ctx.epoch, loss: evaluateParams(ctx.view, ctx.params, dataset, ctx.loss).loss, mean: result.mean, classPairs: pairs?.mean ?? null });
-          },
-        }],
-      });
-      stopped.push(trained.info.stopped);
+      const view = viewOf(source);
+      checkInputs(view, dataset, "elasticity.track data");
+      modelName = view.name;
+      const resolved = { ...resolveOptions(view, dataset, options), progress: false };
+      similarity = resolved.kind;
+      const rows = selectPoints(classification ? { perClass: options.perClass ?? 20, classes: options.classes } : options.points ?? 20, dataset, new Rng(seed), "elasticity.track");
+      const snapshots: TrackSnapshot[] = [];
+      const copy = cloneModel(source);
+      try {
+        const trained = await train(copy, dataset, {
+          ...options.train,
+          progress: options.progress !== false && options.train?.progress !== false,
+          seed,
+          hooks: [{
+            every,
+            atStart: true,
+            onStep: async (ctx) => {
+              const result = await measureElasticity(ctx.view, ctx.params, dataset, rows, dataset, rows, resolved);
+              const pairs = result.classPairs;
+              if (pairs) classes = pairs.classes;
+              snapshots.push({ step: ctx.step, epoch: ctx.epoch, loss: evaluateParams(ctx.view, ctx.params, dataset, ctx.loss).loss, mean: result.mean, classPairs: pairs?.mean ?? null });
+            },
+          }],
+        });
+        stopped.push(trained.info.stopped);
+      } finally {
+        copy.dispose();
+      }
+      runs.push(snapshots);
     } finally {
-      if (copy !== source) copy.dispose();
       if (typeof model === "function") source.dispose();
     }
-    runs.push(snapshots);
   }
   const names = classes.map((c) => dataset.classes?.[c] ?? String(c));
   return new ElasticityTrack(modelName, seeds, runs, stopped, classes, names, similarity);

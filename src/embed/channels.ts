@@ -7,6 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { viewOf, weightedBlocks, type Block, type Conv2DBlock, type DenseBlock, type ModelView } from "../model/view";
+import { assertBytesFit } from "../model/memory";
 
 /** A parameter tensor seen as [outer, channels, inner] with the hidden layer's neurons on the middle axis. */
 export interface ChannelSlot {
@@ -93,6 +94,17 @@ export function hiddenLayer(view: ModelView, layer: string | number, purpose: st
     outgoing = { param: next.kernel, outer: nextShape[0] * nextShape[1], inner: nextShape[3], nullValue: 0, shapeFor: (w) => [nextShape[0], nextShape[1], w, nextShape[3]] };
   }
   return { view, block, next, width, incoming, outgoing, between };
+}
+
+/**
+ * Bytes of making the layer `width` neurons wide: per neuron, its parameters in float64 (the plan's arithmetic)
+ * and float32 (the new model), and the plan's own entries. Checked before a plan is built, so an absurd width is a
+ * MemoryError rather than V8 running out of heap.
+ */
+const PLAN_BYTES_PER_NEURON = 160;
+export function assertWidthFits(layer: HiddenLayer, width: number, where: string, advice: string): void {
+  const perNeuron = [...layer.incoming, layer.outgoing].reduce((a, slot) => a + slot.outer * slot.inner, 0);
+  assertBytesFit(where, `a layer "${layer.block.layer}" of ${width} neurons`, width * (perNeuron * (8 * 2 + 4 * 2) + PLAN_BYTES_PER_NEURON), advice);
 }
 
 /** Rewrites the channel axis of one parameter: each new channel is a weighted sum of old ones (or the null value). */

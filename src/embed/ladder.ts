@@ -13,6 +13,8 @@ import { ExactNet } from "../hessian/float64";
 import { Rng } from "../math/rng";
 import { viewOf } from "../model/view";
 import { groupNeurons } from "./condense";
+import { InputError, checkOptions, formatValue, rules } from "../errors";
+import { assertBytesFit } from "../model/memory";
 
 /** The lecture's target: ReLU(2x + 0.6) - ReLU(x) + ReLU(0.5x - 0.4) - ReLU(1.5x - 0.6). */
 export function ladderTarget(x: number): number {
@@ -101,13 +103,20 @@ export async function ladder(options: LadderOptions = {}): Promise<LadderResult>
   const points = options.points ?? 40;
   const every = options.every ?? Math.max(1, Math.floor(steps / 200));
   const target = options.target ?? ladderTarget;
-  if (!Array.isArray(widths) || widths.length === 0 || widths.some((w) => !Number.isInteger(w) || w < 1)) throw new Error(`embed.ladder: widths must be positive integers, got ${JSON.stringify(widths)}`);
-  if (!Number.isInteger(steps) || steps < 1) throw new Error(`embed.ladder: steps must be a positive integer, got ${steps}`);
-  if (!(lr > 0)) throw new Error(`embed.ladder: lr must be positive, got ${lr}`);
-  if (!Number.isInteger(points) || points < 2) throw new Error(`embed.ladder: points must be an integer >= 2, got ${points}`);
+  checkOptions("embed.ladder", options, {
+    steps: rules.integer(1), lr: rules.positive(), points: rules.integer(2), every: rules.integer(1), init: rules.nonNegative(),
+    cosine: { above: 0, max: 1 }, minAmplitude: { min: 0, below: 1 }, seed: rules.finite(),
+  });
+  if (!Array.isArray(widths) || widths.length === 0 || widths.some((w) => !Number.isInteger(w) || w < 1)) {
+    throw new InputError("invalid-option", `embed.ladder: widths must be positive integers, got ${formatValue(widths)}`, "widths");
+  }
+  // Per width: float64 parameters and gradients, the hidden activations of every point, and the recorded history.
+  const recordedCount = Math.floor(steps / every) + 2;
+  const bytes = widths.reduce((a, w) => a + w * (3 * 8 * 4 + points * 8 * 4 + 64) + recordedCount * 32, 0);
+  assertBytesFit("embed.ladder", `training widths [${widths.join(", ")}] on ${points} points, recording ${recordedCount} times`, bytes, "use smaller widths, fewer points or a larger every");
   const xs = Float64Array.from({ length: points }, (_, i) => -1 + (2 * i) / (points - 1));
   const ys = xs.map((x) => target(x));
-  if (ys.some((y) => !Number.isFinite(y))) throw new Error("embed.ladder: the target returned a non-finite value on [-1, 1]");
+  if (ys.some((y) => !Number.isFinite(y))) throw new InputError("invalid-option", "embed.ladder: the target returned a non-finite value on [-1, 1]", "target");
   const data = { n: points, x: xs, y: ys };
   const recorded: number[] = [];
   for (let s = 0; s <= steps; s += every) recorded.push(s);

@@ -10,7 +10,8 @@ import { Table } from "../display/table";
 import { Rng } from "../math/rng";
 import { viewOf, weightedBlocks, type ModelView } from "../model/view";
 import { assertFiniteParams, cloneModel, readParams } from "../model/params";
-import { applyPlan, hiddenLayer, readArrays, rebuildModel, type ChannelPlan, type HiddenLayer } from "./channels";
+import { applyPlan, assertWidthFits, hiddenLayer, readArrays, rebuildModel, type ChannelPlan, type HiddenLayer } from "./channels";
+import { InputError, checkEach, checkOption, checkOptions, rules } from "../errors";
 import { compareFunctions, probeInputs, type FunctionCheck } from "../model/check";
 
 /** Relative output change an exact embedding must stay within in float32 (observed <= 4e-7). */
@@ -122,8 +123,11 @@ export function split(model: tf.LayersModel, options: SplitOptions): EmbedResult
   const layer = hiddenLayer(view, options.layer ?? 0, "embed.split");
   const neuron = options.neuron;
   if (!Number.isInteger(neuron) || neuron < 0 || neuron >= layer.width) {
-    throw new Error(`embed.split: neuron must be an integer in 0..${layer.width - 1} for layer "${layer.block.layer}", got ${String(neuron)}`);
+    throw new InputError("invalid-option", `embed.split: neuron must be an integer in 0..${layer.width - 1} for layer "${layer.block.layer}", got ${String(neuron)}`, "neuron");
   }
+  checkOptions("embed.split", options, { copies: rules.integer(2), samples: rules.integer(1), seed: rules.finite() });
+  const count = options.copies ?? (Array.isArray(options.alpha) ? options.alpha.length : 2);
+  assertWidthFits(layer, layer.width + count - 1, "embed.split", "use fewer copies");
   const alphas = splitCoefficients(options.alpha, options.copies, `embed.split of neuron ${neuron} in "${layer.block.layer}"`);
   const { plan, copies } = splitPlan(layer.width, new Map([[neuron, alphas]]));
   const step: SplitStep = { layer: layer.block.layer, neuron, copies: copies.get(neuron) as number[], alphas };
@@ -132,17 +136,16 @@ export function split(model: tf.LayersModel, options: SplitOptions): EmbedResult
 
 /** The output coefficients of a split: validated, summing to one. */
 function splitCoefficients(alpha: number | number[] | undefined, copies: number | undefined, where: string): number[] {
-  if (copies !== undefined && (!Number.isInteger(copies) || copies < 2)) throw new Error(`${where}: copies must be an integer >= 2, got ${copies}`);
   if (Array.isArray(alpha)) {
-    if (copies !== undefined && copies !== alpha.length) throw new Error(`${where}: ${alpha.length} alphas given for ${copies} copies`);
-    if (alpha.length < 2 || alpha.some((a) => !Number.isFinite(a))) throw new Error(`${where}: alpha must list at least 2 finite coefficients, got ${JSON.stringify(alpha)}`);
+    if (copies !== undefined && copies !== alpha.length) throw new InputError("invalid-option", `${where}: ${alpha.length} alphas given for ${copies} copies`, "alpha");
+    checkEach(where, "alpha", alpha, rules.finite(), 2);
     const sum = alpha.reduce((a, b) => a + b, 0);
-    if (Math.abs(sum - 1) > 1e-9) throw new Error(`${where}: the copies' output coefficients must sum to 1 to keep the function, got sum ${sum}`);
+    if (Math.abs(sum - 1) > 1e-9) throw new InputError("invalid-option", `${where}: the copies' output coefficients must sum to 1 to keep the function, got sum ${sum}`, "alpha");
     return alpha.slice();
   }
   const k = copies ?? 2;
   if (alpha === undefined) return Array.from({ length: k }, () => 1 / k);
-  if (!Number.isFinite(alpha)) throw new Error(`${where}: alpha must be a finite number, got ${alpha}`);
+  checkOption(where, "alpha", alpha, rules.finite());
   return [alpha, ...Array.from({ length: k - 1 }, () => (1 - alpha) / (k - 1))];
 }
 
@@ -163,15 +166,16 @@ export function widen(model: tf.LayersModel, widths: number[] | Record<string, n
   const view = viewOf(model);
   const hidden = weightedBlocks(view).slice(0, -1);
   const targets = targetWidths(view, hidden.map((b) => b.layer), widths);
+  checkOptions("embed.widen", options, { alphas: rules.oneOf("equal", "random"), samples: rules.integer(1), seed: rules.finite() });
   const mode = options.alphas ?? "equal";
-  if (mode !== "equal" && mode !== "random") throw new Error(`embed.widen: alphas must be "equal" or "random", got ${JSON.stringify(mode)}`);
   const rng = new Rng(options.seed ?? 0);
   const stages: Stage[] = [];
   hidden.forEach((block, i) => {
     const layer = hiddenLayer(view, block.layer, "embed.widen");
     const extra = targets[i] - layer.width;
-    if (extra < 0) throw new Error(`embed.widen: layer "${block.layer}" has ${layer.width} neurons; widening cannot make it ${targets[i]} (use embed.reduce)`);
+    if (extra < 0) throw new InputError("invalid-option", `embed.widen: layer "${block.layer}" has ${layer.width} neurons; widening cannot make it ${targets[i]} (use embed.reduce)`, "widths");
     if (extra === 0) return;
+    assertWidthFits(layer, targets[i], "embed.widen", "use smaller widths");
     const counts = new Array<number>(layer.width).fill(1);
     for (let t = 0; t < extra; t++) counts[t % layer.width]++;
     const coefficients = new Map<number, number[]>();
@@ -196,17 +200,17 @@ function randomCoefficients(m: number, rng: Rng): number[] {
 function targetWidths(view: ModelView, hidden: string[], widths: number[] | Record<string, number>): number[] {
   let targets: number[];
   if (Array.isArray(widths)) {
-    if (widths.length !== hidden.length) throw new Error(`embed.widen: model "${view.name}" has ${hidden.length} hidden layers (${hidden.join(", ")}), got ${widths.length} widths`);
+    if (widths.length !== hidden.length) throw new InputError("invalid-option", `embed.widen: model "${view.name}" has ${hidden.length} hidden layers (${hidden.join(", ")}), got ${widths.length} widths`);
     targets = widths.slice();
   } else if (widths && typeof widths === "object") {
-    for (const name of Object.keys(widths)) if (!hidden.includes(name)) throw new Error(`embed.widen: "${name}" is not a hidden Dense/Conv2D layer of "${view.name}"; hidden layers: ${hidden.join(", ")}`);
+    for (const name of Object.keys(widths)) if (!hidden.includes(name)) throw new InputError("invalid-option", `embed.widen: "${name}" is not a hidden Dense/Conv2D layer of "${view.name}"; hidden layers: ${hidden.join(", ")}`);
     const current = hiddenWidths(view);
     targets = hidden.map((name, i) => (name in widths ? widths[name] : current[i]));
   } else {
-    throw new Error(`embed.widen: widths must be an array of hidden-layer widths or an object { layer: width }`);
+    throw new InputError("invalid-option", `embed.widen: widths must be an array of hidden-layer widths or an object { layer: width }`, "widths");
   }
   targets.forEach((w, i) => {
-    if (!Number.isInteger(w) || w < 1) throw new Error(`embed.widen: width of layer "${hidden[i]}" must be a positive integer, got ${w}`);
+    if (!Number.isInteger(w) || w < 1) throw new InputError("invalid-option", `embed.widen: width of layer "${hidden[i]}" must be a positive integer, got ${w}`, "widths");
   });
   return targets;
 }
@@ -224,8 +228,8 @@ export interface NullNeuronOptions extends CheckOptions {
 export function nullNeuron(model: tf.LayersModel, options: NullNeuronOptions = {}): EmbedResult {
   const view = viewOf(model);
   const layer = hiddenLayer(view, options.layer ?? 0, "embed.nullNeuron");
-  const count = options.count ?? 1;
-  if (!Number.isInteger(count) || count < 1) throw new Error(`embed.nullNeuron: count must be a positive integer, got ${count}`);
+  const count = checkOption("embed.nullNeuron", "count", options.count ?? 1, rules.integer(1));
+  assertWidthFits(layer, layer.width + count, "embed.nullNeuron", "add fewer null neurons");
   const source = Array.from({ length: layer.width }, (_, i) => i);
   const outgoing: [number, number][][] = source.map((i) => [[i, 1]]);
   const added = Array.from({ length: count }, (_, t) => layer.width + t);

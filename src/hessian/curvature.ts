@@ -4,6 +4,8 @@
  * the view accepts. Every Hessian probe (spectrum, inertia, sharpness, trace) starts here.
  */
 import * as tf from "@tensorflow/tfjs";
+import { assertDataFits } from "../model/check";
+import { assertPassFits } from "../model/memory";
 import { asDataset, type Dataset } from "../data/dataset";
 import { gradient, hessianOperator, type HessianOperator } from "../math/hessian";
 import { defaultLoss, trainableLoss, type LossKind } from "../model/functional";
@@ -46,7 +48,8 @@ export function withCurvature<T>(view: ModelView, params: readonly tf.Tensor[], 
   if (lossKind !== "crossEntropy" && lossKind !== "mse" && lossKind !== "halfMse") {
     throw new Error(`${where}: loss must be "crossEntropy", "mse", "halfMse" or "auto", got ${JSON.stringify(options.loss)}`);
   }
-  checkData(view, data, lossKind, where);
+  assertDataFits(view, data, lossKind, where);
+  assertPassFits(where, view, data.x.shape[0], "hvp", "the number of samples");
   const requested = options.precision ?? "auto";
   if (requested !== "auto" && requested !== "float64" && requested !== "float32") {
     throw new Error(`${where}: precision must be "float64", "float32" or "auto", got ${JSON.stringify(requested)}`);
@@ -91,23 +94,6 @@ export async function withModelCurvature<T>(model: tf.LayersModel, data: Dataset
     return await withCurvature(view, params, dataset, options, preferred, where, use);
   } finally {
     tf.dispose(params);
-  }
-}
-
-function checkData(view: ModelView, data: Dataset, lossKind: LossKind, where: string): void {
-  const sample = data.x.shape.slice(1);
-  if (sample.length !== view.inputShape.length || sample.some((d, i) => view.inputShape[i] !== -1 && d !== view.inputShape[i])) {
-    throw new Error(`${where}: data x has sample shape [${sample.join(", ")}] but model "${view.name}" expects [${view.inputShape.join(", ")}]`);
-  }
-  const outputs = view.outputShape.reduce((a, b) => a * b, 1);
-  if (lossKind === "crossEntropy") {
-    if (data.task !== "classification") throw new Error(`${where}: the crossEntropy loss needs int32 class labels y of shape [n]`);
-    const labels = data.y.dataSync();
-    for (let i = 0; i < labels.length; i++) {
-      if (labels[i] >= outputs) throw new Error(`${where}: label ${labels[i]} at index ${i} is out of range for the ${outputs} outputs of "${view.name}"`);
-    }
-  } else if (data.y.size !== data.x.shape[0] * outputs) {
-    throw new Error(`${where}: the ${lossKind} loss needs targets y with ${outputs} value(s) per sample for "${view.name}", got y of shape [${data.y.shape.join(", ")}]`);
   }
 }
 

@@ -13,6 +13,7 @@ import { denseHessianSteps, hutchinsonSteps, lanczosIterations, lanczosSteps } f
 import { driveSteps, optionalProgress } from "../display/progress";
 import type { LossKind } from "../model/functional";
 import { viewOf, type ModelView } from "../model/view";
+import { InputError, checkOption, rules } from "../errors";
 import { norms, withCurvature, withModelCurvature, type Curvature, type CurvatureOptions, type Precision } from "./curvature";
 
 /** Largest model whose Hessian `exact: "auto"` computes in full (one product per parameter). */
@@ -158,6 +159,7 @@ async function spectrum(c: Curvature, exact: boolean | "auto", options: HessianO
     return new HessianResult("exact", c.precision, c.lossKind, size, values, inertia(values, zeroTol), zeroTol, zeroTol * maxAbs, c.loss, grad.l2, grad.l1, values.map(() => 0), c.op.products, matrix);
   }
   const k = Math.min(validK(options.k ?? 10, "hessian"), Math.floor(size / 2) || 1);
+  checkIterations("hessian", options.iterations, 2 * k);
   const iterations = lanczosIterations(size, k, options.iterations);
   const bar = optionalProgress(options.progress, `${where}: Lanczos, up to ${iterations} Hessian-vector products`, iterations);
   const top = await driveSteps(lanczosSteps(c.op, k, { iterations: options.iterations, seed: options.seed, which: "both" }), bar);
@@ -177,6 +179,14 @@ export interface SharpnessOptions extends CurvatureOptions {
   traceSamples?: number;
   iterations?: number;
   seed?: number;
+}
+
+/** Hutchinson samples one sharpness call may take (each is a Hessian-vector product over the whole data set). */
+const MAX_TRACE_SAMPLES = 10000;
+
+/** Lanczos needs at least as many iterations as eigenvalues asked for (0 gave an empty spectrum). */
+function checkIterations(where: string, iterations: number | undefined, k: number): void {
+  if (iterations !== undefined) checkOption(where, "iterations", iterations, rules.integer(Math.max(1, k)));
 }
 
 /** Sharpness of the loss at a point: top Hessian eigenvalues and the trace. */
@@ -253,8 +263,12 @@ function sharpnessMethod(method: SharpnessOptions["method"]): "lanczos" | "exact
 
 async function measureSharpness(c: Curvature, method: "lanczos" | "exact", options: SharpnessOptions): Promise<SharpnessResult> {
   const k = Math.min(validK(options.k ?? 1, "sharpness"), c.op.size);
+  checkIterations("sharpness", options.iterations, k);
   const samples = options.traceSamples ?? 20;
-  if (!(Number.isInteger(samples) && samples >= 0 && samples !== 1)) throw new Error(`sharpness: traceSamples must be 0 (no trace) or an integer >= 2, got ${samples}`);
+  // Each trace sample costs a Hessian-vector product: the count is bounded.
+  if (!(Number.isInteger(samples) && samples >= 0 && samples !== 1 && samples <= MAX_TRACE_SAMPLES)) {
+    throw new InputError("invalid-option", `sharpness: traceSamples must be 0 (no trace) or an integer from 2 to ${MAX_TRACE_SAMPLES}, got ${samples}`, "traceSamples");
+  }
   if (method === "exact") {
     const spectrumResult = await spectrum(c, true, { progress: options.progress }, "sharpness");
     const trace = spectrumResult.eigenvalues.reduce((a, v) => a + v, 0);

@@ -9,6 +9,7 @@ import { Result } from "../display/result";
 import { Table } from "../display/table";
 import type { Figure } from "../display/figure";
 import { TrainRun } from "../train/run";
+import { FileFormatError, InputError, MemoryError, WeightscopeError } from "../errors";
 
 const FORMAT = "weightscope-result";
 const VERSION = 1;
@@ -38,35 +39,93 @@ function decodeNumbers(_key: string, value: unknown): unknown {
   return value;
 }
 
+type Content = string | Uint8Array | Iterable<Uint8Array>;
+
+/** Temporary files of an atomic write: `.<name>.<pid>.<time>.tmp` beside the target. */
+const TEMP_NAME = /^\.(.+)\.(\d+)\.\d+\.tmp$/;
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Deletes temporary files that a killed process left beside `file` (its own and other live processes' are kept). */
+function removeStaleTemps(file: string): void {
+  const dir = path.dirname(file);
+  for (const name of fs.readdirSync(dir)) {
+    const match = TEMP_NAME.exec(name);
+    if (match && match[1] === path.basename(file) && !isRunning(Number(match[2]))) fs.rmSync(path.join(dir, name), { force: true });
+  }
+}
+
+/** Checks a target path before anything is written: a non-empty file name in an existing folder, not a folder itself. */
+function checkTarget(file: string, where: string): string {
+  if (typeof file !== "string" || file.trim() === "") throw new InputError("invalid-option", `${where}: the file name is empty`, "file");
+  if (/[\\/]$/.test(file)) throw new InputError("invalid-option", `${where}: ${file} names a folder; give a file name`, "file");
+  const resolved = path.resolve(file);
+  const dir = path.dirname(resolved);
+  if (!fs.existsSync(dir)) throw new FileFormatError("file-not-found", `${where}: cannot save to ${file}: folder ${dir} does not exist`, file);
+  if (fs.existsSync(resolved) && fs.statSync(resolved).isDirectory()) throw new InputError("invalid-option", `${where}: ${file} is a folder; give a file name`, "file");
+  return resolved;
+}
+
+/**
+ * Writes several files so that each is either the old one or the complete new one: every file goes to a
+ * temporary file first (fsynced), and only when all are complete are they renamed into place, in order. A failure
+ * before the renames leaves the old files untouched and removes the temporary ones.
+ */
+export function writeFilesAtomic(files: readonly { file: string; content: Content }[], where = "save"): void {
+  const targets = files.map(({ file }) => checkTarget(file, where));
+  targets.forEach(removeStaleTemps);
+  const temps: string[] = [];
+  try {
+    files.forEach(({ content }, k) => {
+      const temp = path.join(path.dirname(targets[k]), `.${path.basename(targets[k])}.${process.pid}.${Date.now()}.tmp`);
+      temps.push(temp);
+      const chunks = typeof content === "string" ? [Buffer.from(content, "utf8")] : content instanceof Uint8Array ? [content] : content;
+      const fd = fs.openSync(temp, "w");
+      try {
+        for (const chunk of chunks) {
+          for (let done = 0; done < chunk.length; ) done += fs.writeSync(fd, chunk, done, chunk.length - done);
+        }
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    });
+    temps.forEach((temp, k) => fs.renameSync(temp, targets[k]));
+  } catch (err) {
+    for (const temp of temps) fs.rmSync(temp, { force: true });
+    if (err instanceof WeightscopeError) throw err;
+    throw new FileFormatError("file-write", `${where}: writing ${files.map((f) => f.file).join(" and ")} failed (${(err as Error).message}); the old files are unchanged`, files[0]?.file);
+  }
+}
+
 /**
  * Writes text, bytes or a sequence of byte chunks (streamed, e.g. one tensor at a time) to `file` atomically:
  * the file is either the old one or the complete new one.
  */
-export function writeFileAtomic(file: string, content: string | Uint8Array | Iterable<Uint8Array>): void {
-  const dir = path.dirname(path.resolve(file));
-  if (!fs.existsSync(dir)) throw new Error(`Cannot save to ${file}: folder ${dir} does not exist`);
-  const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  const chunks = typeof content === "string" ? [Buffer.from(content, "utf8")] : content instanceof Uint8Array ? [content] : content;
-  const fd = fs.openSync(temp, "w");
-  try {
-    for (const chunk of chunks) {
-      for (let done = 0; done < chunk.length; ) done += fs.writeSync(fd, chunk, done, chunk.length - done);
-    }
-    fs.fsyncSync(fd);
-  } catch (err) {
-    fs.closeSync(fd);
-    fs.rmSync(temp, { force: true });
-    throw err;
-  }
-  fs.closeSync(fd);
-  fs.renameSync(temp, file);
+export function writeFileAtomic(file: string, content: Content, where = "save"): void {
+  writeFilesAtomic([{ file, content }], where);
 }
 
 /** Saves a result (any probe's, or a training run) as JSON. Returns the path written. */
 export function save(result: Result, file: string): string {
-  if (!(result instanceof Result)) throw new Error("ws.save: expected a weightscope result (the object a probe or ws.train returned)");
-  const body = JSON.stringify({ format: FORMAT, version: VERSION, savedAt: new Date().toISOString(), result: result.toJSON() }, encodeNumbers);
-  writeFileAtomic(file, body);
+  if (!(result instanceof Result)) throw new InputError("invalid-data", "ws.save: expected a weightscope result (the object a probe or ws.train returned)", "result");
+  checkTarget(file, "ws.save");
+  let body: string;
+  try {
+    body = JSON.stringify({ format: FORMAT, version: VERSION, savedAt: new Date().toISOString(), result: result.toJSON() }, encodeNumbers);
+  } catch (err) {
+    // V8 strings hold at most about 512 MB: a long weight trajectory can exceed that as JSON text.
+    if (err instanceof RangeError) throw new MemoryError(`ws.save: this ${result.kind} result is too large for one JSON file (over V8's 512 MB string limit); record fewer layers or snapshots (record: { layers, every }) and save again`, NaN, 2 ** 29);
+    throw err;
+  }
+  writeFileAtomic(file, body, "ws.save");
   return file;
 }
 
@@ -114,25 +173,25 @@ export function load(file: string, kind?: string): Result {
     text = fs.readFileSync(file, "utf8");
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(code === "ENOENT" ? `ws.load: file not found: ${file}` : `ws.load: cannot read ${file}: ${(err as Error).message}`);
+    throw new FileFormatError(code === "ENOENT" ? "file-not-found" : "file-format", code === "ENOENT" ? `ws.load: file not found: ${file}` : `ws.load: cannot read ${file}: ${(err as Error).message}`, file);
   }
   let parsed: { format?: unknown; version?: unknown; result?: unknown };
   try {
     parsed = JSON.parse(text, decodeNumbers) as typeof parsed;
   } catch (err) {
-    throw new Error(`ws.load: ${file} is damaged or not a weightscope result (invalid JSON: ${(err as Error).message})`);
+    throw new FileFormatError("file-format", `ws.load: ${file} is damaged or not a weightscope result (invalid JSON: ${(err as Error).message})`, file);
   }
-  if (!parsed || parsed.format !== FORMAT) throw new Error(`ws.load: ${file} is not a weightscope result file (no "format": "${FORMAT}")`);
-  if (parsed.version !== VERSION) throw new Error(`ws.load: ${file} has format version ${String(parsed.version)}; this weightscope reads version ${VERSION}`);
+  if (!parsed || parsed.format !== FORMAT) throw new FileFormatError("file-format", `ws.load: ${file} is not a weightscope result file (no "format": "${FORMAT}")`, file);
+  if (parsed.version !== VERSION) throw new FileFormatError("file-format", `ws.load: ${file} has format version ${String(parsed.version)}; this weightscope reads version ${VERSION}`, file);
   const result = parsed.result as Record<string, unknown> | undefined;
-  if (!result || typeof result.kind !== "string") throw new Error(`ws.load: ${file} holds no result (missing "kind")`);
+  if (!result || typeof result.kind !== "string") throw new FileFormatError("file-format", `ws.load: ${file} holds no result (missing "kind")`, file);
   const { kind: saved, ...fields } = result;
-  if (kind !== undefined && saved !== kind) throw new Error(`ws.load: ${file} holds a "${saved}" result, not "${kind}"`);
+  if (kind !== undefined && saved !== kind) throw new InputError("invalid-option", `ws.load: ${file} holds a "${saved}" result, not "${kind}"`, "kind");
   const revive = revivers.get(saved);
   if (!revive) return new SavedResult(saved, fields);
   try {
     return revive(result);
   } catch (err) {
-    throw new Error(`ws.load: ${file} holds a damaged ${saved} result: ${(err as Error).message}`);
+    throw new FileFormatError("file-format", `ws.load: ${file} holds a damaged ${saved} result: ${(err as Error).message}`, file);
   }
 }

@@ -7,6 +7,7 @@
  */
 import { writeFileAtomic } from "../io";
 import * as fs from "fs";
+import { FileFormatError } from "../errors";
 
 export type SafetensorsDtype =
   | "F64" | "F32" | "F16" | "BF16" | "I64" | "I32" | "I16" | "I8" | "U64" | "U32" | "U16" | "U8" | "BOOL" | "F8_E4M3" | "F8_E5M2";
@@ -68,7 +69,7 @@ async function openFile(path: string): Promise<ByteSource> {
     handle = await fs.promises.open(path, "r");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(code === "ENOENT" ? `safetensors file not found: ${path}` : `cannot open safetensors file ${path}: ${(e as Error).message}`);
+    throw new FileFormatError(code === "ENOENT" ? "file-not-found" : "file-format", code === "ENOENT" ? `safetensors file not found: ${path}` : `cannot open safetensors file ${path}: ${(e as Error).message}`, path);
   }
   const stat = await handle.stat();
   if (!stat.isFile()) {
@@ -373,11 +374,7 @@ export async function writeSafetensors(path: string, tensors: readonly NamedArra
     yield head;
     for (const t of tensors) yield bytesOf(t.values);
   }
-  try {
-    writeFileAtomic(path, chunks());
-  } catch (e) {
-    throw new Error(`cannot write safetensors file ${path}: ${(e as Error).message}`);
-  }
+  writeFileAtomic(path, chunks(), `cannot write safetensors file ${path}`);
 }
 
 function describe(v: unknown): string {

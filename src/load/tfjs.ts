@@ -7,6 +7,8 @@ import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
 import { viewOf, readParams, assertFiniteParams } from "../model";
+import { writeFilesAtomic } from "../io";
+import { InputError, FileFormatError } from "../errors";
 
 const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
 
@@ -40,7 +42,7 @@ export async function loadTfjs(pathToModelJson: string): Promise<tf.LayersModel>
       try {
         bytes = await fs.promises.readFile(file);
       } catch (e) {
-        throw new Error(`${where}: weight shard ${shard} cannot be read (${(e as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : (e as Error).message}) at ${file}`);
+        throw new FileFormatError("file-not-found", `${where}: weight shard ${shard} cannot be read (${(e as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : (e as Error).message}) at ${file}`);
       }
       groupShards.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
       held += bytes.byteLength;
@@ -81,11 +83,13 @@ export async function loadTfjs(pathToModelJson: string): Promise<tf.LayersModel>
  * file:// handler writes and loadTfjs reads. Returns the model.json path.
  */
 export async function saveTfjs(model: tf.LayersModel, directory: string): Promise<string> {
+  if (typeof directory !== "string" || directory.trim() === "") throw new InputError("invalid-option", "save.tfjs: the folder name is empty", "directory");
+  if (fs.existsSync(directory) && !fs.statSync(directory).isDirectory()) throw new InputError("invalid-option", `save.tfjs: ${directory} is a file; give a folder`, "directory");
+  if (!(model instanceof tf.LayersModel)) throw new InputError("invalid-data", "save.tfjs: expected a tf.LayersModel", "model");
   await fs.promises.mkdir(directory, { recursive: true });
   const modelJson = path.join(directory, "model.json");
   await model.save(tf.io.withSaveHandler(async (artifacts) => {
     const data = artifacts.weightData === undefined ? new ArrayBuffer(0) : tf.io.concatenateArrayBuffers(artifacts.weightData);
-    await fs.promises.writeFile(path.join(directory, "weights.bin"), new Uint8Array(data));
     const json = {
       modelTopology: artifacts.modelTopology,
       format: artifacts.format ?? "layers-model",
@@ -93,7 +97,8 @@ export async function saveTfjs(model: tf.LayersModel, directory: string): Promis
       convertedBy: artifacts.convertedBy ?? null,
       weightsManifest: [{ paths: ["weights.bin"], weights: artifacts.weightSpecs ?? [] }],
     };
-    await fs.promises.writeFile(modelJson, JSON.stringify(json));
+    // Both files are complete on disk before either replaces the old one: a failure leaves the old pair.
+    writeFilesAtomic([{ file: path.join(directory, "weights.bin"), content: new Uint8Array(data) }, { file: modelJson, content: JSON.stringify(json) }], "save.tfjs");
     return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
   }));
   return modelJson;
@@ -104,7 +109,8 @@ async function readJson(file: string): Promise<Record<string, unknown>> {
   try {
     text = await fs.promises.readFile(file, "utf8");
   } catch (e) {
-    throw new Error((e as NodeJS.ErrnoException).code === "ENOENT" ? `TF.js model.json not found: ${file}` : `cannot read TF.js model.json ${file}: ${(e as Error).message}`);
+    const missing = (e as NodeJS.ErrnoException).code === "ENOENT";
+    throw new FileFormatError(missing ? "file-not-found" : "file-format", missing ? `TF.js model.json not found: ${file}` : `cannot read TF.js model.json ${file}: ${(e as Error).message}`, file);
   }
   let json: unknown;
   try {

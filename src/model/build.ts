@@ -2,6 +2,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../math/rng";
 import type { Activation } from "./view";
+import { InputError, checkEach, checkOption, checkOptions, formatValue, rules } from "../errors";
+import { assertBytesFit } from "./memory";
 
 /**
  * Initialisation of a kernel: a scheme name (fan-in based), "zeros", or an explicit normal
@@ -30,8 +32,11 @@ const SEEDED_LATER = { kernelInitializer: "zeros", biasInitializer: "zeros" } as
 
 export function mlp(sizes: number[], options: MlpOptions = {}): tf.Sequential {
   if (!Array.isArray(sizes) || sizes.length < 2 || sizes.some((s) => !Number.isInteger(s) || s < 1)) {
-    throw new Error(`mlp sizes must be at least [input, output] positive integers, got ${JSON.stringify(sizes)}`);
+    throw new InputError("invalid-option", `mlp sizes must be at least [input, output] positive integers, got ${JSON.stringify(sizes)}`, "sizes");
   }
+  checkOptions("mlp", options, { seed: rules.finite(), bias: rules.boolean() });
+  assertParametersFit("mlp", sizes.slice(1).reduce((a, units, i) => a + (sizes[i] + 1) * units, 0));
+  if (options.init !== undefined) (Array.isArray(options.init) ? options.init : [options.init]).forEach(checkInit);
   const activation = options.activation ?? "relu";
   const rng = new Rng(options.seed ?? 0);
   const layers = sizes.slice(1).map((units, i) =>
@@ -68,9 +73,14 @@ export interface CnnOptions {
 
 /** A small convolutional network: [Conv2D (+BN) + activation + pool] x k, Flatten, Dense..., Dense(classes). */
 export function cnn(inputShape: number[] = [28, 28, 1], options: CnnOptions = {}): tf.Sequential {
-  if (inputShape.length !== 3 || inputShape.some((d) => !Number.isInteger(d) || d < 1)) {
-    throw new Error(`cnn inputShape must be [height, width, channels], got ${JSON.stringify(inputShape)}`);
+  if (!Array.isArray(inputShape) || inputShape.length !== 3 || inputShape.some((d) => !Number.isInteger(d) || d < 1)) {
+    throw new InputError("invalid-option", `cnn inputShape must be [height, width, channels], got ${JSON.stringify(inputShape)}`, "inputShape");
   }
+  checkOptions("cnn", options, { kernelSize: rules.integer(1), classes: rules.integer(1), dropout: { min: 0, below: 1 }, seed: rules.finite(), pool: rules.oneOf("max", "avg", null), batchNorm: rules.boolean() });
+  if (options.filters !== undefined) checkEach("cnn", "filters", options.filters, rules.integer(1), 0);
+  if (options.dense !== undefined) checkEach("cnn", "dense", options.dense, rules.integer(1), 0);
+  assertParametersFit("cnn", cnnParameters(inputShape, options));
+  if (options.init !== undefined) checkInit(options.init);
   const activation = options.activation ?? "relu";
   const layers: tf.layers.Layer[] = [];
   (options.filters ?? [8, 16]).forEach((filters, i) => {
@@ -96,6 +106,29 @@ export function cnn(inputShape: number[] = [28, 28, 1], options: CnnOptions = {}
   return model;
 }
 
+/** Parameters of cnn(inputShape, options), counted before any layer is built. */
+function cnnParameters(inputShape: number[], options: CnnOptions): number {
+  const k = options.kernelSize ?? 3;
+  let [h, w, c] = inputShape;
+  let count = 0;
+  for (const filters of options.filters ?? [8, 16]) {
+    count += (k * k * c + 1) * filters + (options.batchNorm ? 4 * filters : 0);
+    c = filters;
+    if (options.pool !== null) [h, w] = [Math.floor(h / 2), Math.floor(w / 2)];
+  }
+  let width = Math.max(1, h * w * c);
+  for (const units of [...(options.dense ?? [32]), options.classes ?? 10]) {
+    count += (width + 1) * units;
+    width = units;
+  }
+  return count;
+}
+
+/** A model's float32 parameters, the initial values and TF.js's copies must fit the backend. */
+function assertParametersFit(where: string, parameters: number): void {
+  assertBytesFit(where, `a model of ${parameters} parameters`, parameters * 4 * 3, "use fewer or narrower layers", "backend");
+}
+
 function defaultInit(activation: Activation): Init {
   return activation === "relu" || activation === "leakyRelu" || activation === "relu6" ? "he" : "glorot";
 }
@@ -104,7 +137,7 @@ function defaultInit(activation: Activation): Init {
 function initialise(model: tf.LayersModel, init: Init | Init[], rng: Rng): void {
   const kernels = model.layers.filter((l) => l.getClassName() === "Dense" || l.getClassName() === "Conv2D");
   if (Array.isArray(init) && init.length !== kernels.length) {
-    throw new Error(`init has ${init.length} entries but the model has ${kernels.length} Dense/Conv2D layers`);
+    throw new InputError("invalid-option", `init has ${init.length} entries but the model has ${kernels.length} Dense/Conv2D layers`, "init");
   }
   kernels.forEach((layer, i) => {
     const scheme = Array.isArray(init) ? init[i] : init;
@@ -131,6 +164,16 @@ function sample(scheme: Init, n: number, fanIn: number, fanOut: number, rng: Rng
     const limit = Math.sqrt(6 / (fanIn + fanOut));
     return rng.uniformArray(n, -limit, limit);
   }
-  if (typeof scheme !== "object" || !(scheme.std >= 0)) throw new Error(`unknown init ${JSON.stringify(scheme)}; use "he", "glorot", "lecun", "zeros" or { std, mean }`);
-  return rng.normalArray(n, scheme.mean ?? 0, scheme.std);
+  const { std, mean = 0 } = scheme as { std: number; mean?: number };
+  return rng.normalArray(n, mean, std);
+}
+
+/** A scheme name, or { std >= 0, mean, bias >= 0 } with finite numbers (a NaN or infinite std made NaN models). */
+function checkInit(scheme: Init): void {
+  if (scheme === "he" || scheme === "glorot" || scheme === "lecun" || scheme === "zeros") return;
+  if (typeof scheme !== "object" || scheme === null) {
+    throw new InputError("invalid-option", `unknown init ${formatValue(scheme)}; use "he", "glorot", "lecun", "zeros" or { std, mean, bias }`, "init");
+  }
+  checkOption("init", "std", scheme.std, rules.nonNegative());
+  checkOptions("init", scheme, { mean: rules.finite(), bias: rules.nonNegative() });
 }

@@ -1,10 +1,19 @@
 /** Parameters of a model as tensor lists and flat vectors, and clones of models with new weights. */
 import * as tf from "@tensorflow/tfjs";
+import { InputError } from "../errors";
 import type { ModelView, ParamSpec } from "./view";
 
 /** Copies of the model's weights in model.weights order (the caller owns and disposes them). */
 export function readParams(model: tf.LayersModel): tf.Tensor[] {
-  return tf.tidy(() => model.weights.map((w) => w.read().clone()));
+  return tf.tidy(() => model.weights.map((w) => {
+    try {
+      return w.read().clone();
+    } catch (error) {
+      // A disposed model (e.g. a result's .model after .dispose()) would otherwise fail with TF.js's own message.
+      if (/disposed/i.test(String(error))) throw new InputError("invalid-data", `model "${model.name}" has been disposed (its weight ${w.name} is gone); use a model that is still alive`, "model");
+      throw error;
+    }
+  }));
 }
 
 /** The specs selected by `trainableOnly` (default: trainable parameters only). */
@@ -56,7 +65,11 @@ export function cloneModel(model: tf.LayersModel, weights?: readonly tf.Tensor[]
     ? tf.Sequential.fromConfig(tf.Sequential, config)
     : tf.LayersModel.fromConfig(tf.LayersModel, config)) as tf.LayersModel;
   if (weights) {
-    if (weights.length !== copy.weights.length) throw new Error(`expected ${copy.weights.length} weight tensors for model "${model.name}", got ${weights.length}`);
+    const problem = weightsProblem(copy, weights);
+    if (problem) {
+      copy.dispose();
+      throw new InputError("invalid-data", `cloneModel: ${problem} for model "${model.name}"`, "weights");
+    }
     copy.setWeights(weights as tf.Tensor[]);
   } else {
     const own = readParams(model);
@@ -66,13 +79,24 @@ export function cloneModel(model: tf.LayersModel, weights?: readonly tf.Tensor[]
   return copy;
 }
 
+/** Why `weights` cannot be set on `model` (count, shape, disposed), or null when they can. */
+function weightsProblem(model: tf.LayersModel, weights: readonly tf.Tensor[]): string | null {
+  if (!Array.isArray(weights) || weights.length !== model.weights.length) return `expected ${model.weights.length} weight tensors, got ${Array.isArray(weights) ? weights.length : typeof weights}`;
+  for (const [i, w] of model.weights.entries()) {
+    const given = weights[i];
+    if (!(given instanceof tf.Tensor) || given.isDisposed) return `weight ${i} (${w.name}) is not a live tf.Tensor`;
+    if (given.shape.length !== w.shape.length || given.shape.some((d: number, k: number) => d !== w.shape[k])) return `weight ${i} (${w.name}) has shape [${given.shape.join(", ")}], expected [${w.shape.join(", ")}]`;
+  }
+  return null;
+}
+
 /** Throws a clear error if any parameter holds NaN or Infinity. */
 export function assertFiniteParams(view: ModelView, params: readonly tf.Tensor[], where: string): void {
   for (const spec of view.params) {
     const values = params[spec.index].dataSync();
     for (let i = 0; i < values.length; i++) {
       if (!Number.isFinite(values[i])) {
-        throw new Error(`${where}: parameter ${spec.name} of layer "${spec.layer}" holds ${values[i]} at flat index ${i}`);
+        throw new InputError("non-finite-weights", `${where}: parameter ${spec.name} of layer "${spec.layer}" holds ${values[i]} at flat index ${i}`);
       }
     }
   }

@@ -5,6 +5,7 @@
  * Any layer outside the supported set is refused with an error that names it.
  */
 import * as tf from "@tensorflow/tfjs";
+import { InputError, UnsupportedModelError } from "../errors";
 
 export type Activation =
   | "linear" | "relu" | "relu6" | "leakyRelu" | "elu" | "selu" | "sigmoid" | "tanh"
@@ -62,10 +63,10 @@ const SUPPORTED = "Dense, Conv2D, Flatten, MaxPooling2D, AveragePooling2D, Dropo
 /** Builds the view of a sequential chain of supported layers, or throws naming the first problem. */
 export function viewOf(model: tf.LayersModel): ModelView {
   if (!(model instanceof tf.LayersModel)) {
-    throw new Error("weightscope expects a tf.LayersModel (from tf.sequential, tf.model or ws.mlp / ws.cnn)");
+    throw new InputError("invalid-data", "weightscope expects a tf.LayersModel (from tf.sequential, tf.model or ws.mlp / ws.cnn)", "model");
   }
   if (model.inputs.length !== 1 || model.outputs.length !== 1) {
-    throw new Error(`model "${model.name}" has ${model.inputs.length} inputs and ${model.outputs.length} outputs; weightscope probes single-input, single-output chains`);
+    throw new UnsupportedModelError(`model "${model.name}" has ${model.inputs.length} inputs and ${model.outputs.length} outputs; weightscope probes single-input, single-output chains`);
   }
   const indexOf = new Map(model.weights.map((w, i) => [w, i] as const));
   const params: ParamSpec[] = model.weights.map((w, i) => ({
@@ -82,14 +83,14 @@ export function viewOf(model: tf.LayersModel): ModelView {
       continue;
     }
     if (layer.inboundNodes.length > 1 || (previous !== null && (inbound.length !== 1 || inbound[0] !== previous))) {
-      throw new Error(`layer "${layer.name}" (${className}) is not part of a single chain; weightscope probes sequential stacks of ${SUPPORTED}`);
+      throw new UnsupportedModelError(`layer "${layer.name}" (${className}) is not part of a single chain; weightscope probes sequential stacks of ${SUPPORTED}`);
     }
     previous = layer.name;
     const config = layer.getConfig() as Record<string, unknown>;
     const slot = (role: ParamRole, position: number): number => {
       const w = layer.weights[position];
       const i = indexOf.get(w);
-      if (w === undefined || i === undefined) throw new Error(`layer "${layer.name}" (${className}) has no ${role} weight`);
+      if (w === undefined || i === undefined) throw new UnsupportedModelError(`layer "${layer.name}" (${className}) has no ${role} weight`);
       params[i].layer = layer.name;
       params[i].role = role;
       return i;
@@ -103,9 +104,9 @@ export function viewOf(model: tf.LayersModel): ModelView {
       }
       case "Conv2D": {
         if (config.dataFormat !== undefined && config.dataFormat !== "channelsLast") {
-          throw new Error(`layer "${layer.name}" (Conv2D) uses dataFormat "${String(config.dataFormat)}"; only channelsLast (NHWC) is supported`);
+          throw new UnsupportedModelError(`layer "${layer.name}" (Conv2D) uses dataFormat "${String(config.dataFormat)}"; only channelsLast (NHWC) is supported`);
         }
-        if (config.groups !== undefined && config.groups !== 1) throw new Error(`layer "${layer.name}" (Conv2D) is a grouped convolution, which is not supported`);
+        if (config.groups !== undefined && config.groups !== 1) throw new UnsupportedModelError(`layer "${layer.name}" (Conv2D) is a grouped convolution, which is not supported`);
         const useBias = config.useBias !== false;
         blocks.push({
           ...base, kind: "conv2d", filters: config.filters as number, kernelSize: pair(config.kernelSize), strides: pair(config.strides ?? 1),
@@ -130,7 +131,7 @@ export function viewOf(model: tf.LayersModel): ModelView {
         const axis = config.axis as number | number[];
         const rank = (layer.inboundNodes[0]?.inputShapes as number[][] | undefined)?.[0]?.length ?? layer.batchInputShape?.length;
         if (!(axis === -1 || (Array.isArray(axis) && axis.length === 1 && (axis[0] === -1 || axis[0] === (rank ?? 0) - 1)) || axis === (rank ?? 0) - 1)) {
-          throw new Error(`layer "${layer.name}" (BatchNormalization) normalises axis ${JSON.stringify(axis)}; only the channel (last) axis is supported`);
+          throw new UnsupportedModelError(`layer "${layer.name}" (BatchNormalization) normalises axis ${JSON.stringify(axis)}; only the channel (last) axis is supported`);
         }
         let position = 0;
         const gamma = config.scale !== false ? slot("gamma", position++) : null;
@@ -145,22 +146,22 @@ export function viewOf(model: tf.LayersModel): ModelView {
         blocks.push({ ...base, kind: "activation", activation: activationOf(config.activation, layer.name, className), alpha: 0 });
         break;
       case "ReLU":
-        if (config.maxValue != null) throw new Error(`layer "${layer.name}" (ReLU) has maxValue ${String(config.maxValue)}; only the plain ReLU is supported`);
+        if (config.maxValue != null) throw new UnsupportedModelError(`layer "${layer.name}" (ReLU) has maxValue ${String(config.maxValue)}; only the plain ReLU is supported`);
         blocks.push({ ...base, kind: "activation", activation: "relu", alpha: 0 });
         break;
       case "LeakyReLU":
         blocks.push({ ...base, kind: "activation", activation: "leakyRelu", alpha: (config.alpha as number | undefined) ?? 0.3 });
         break;
       case "Softmax":
-        if (config.axis !== undefined && config.axis !== -1) throw new Error(`layer "${layer.name}" (Softmax) uses axis ${String(config.axis)}; only the last axis is supported`);
+        if (config.axis !== undefined && config.axis !== -1) throw new UnsupportedModelError(`layer "${layer.name}" (Softmax) uses axis ${String(config.axis)}; only the last axis is supported`);
         blocks.push({ ...base, kind: "activation", activation: "softmax", alpha: 0 });
         break;
       default:
-        throw new Error(`layer "${layer.name}" (${className}) is not supported by weightscope; supported layers: ${SUPPORTED}`);
+        throw new UnsupportedModelError(`layer "${layer.name}" (${className}) is not supported by weightscope; supported layers: ${SUPPORTED}`);
     }
   }
   const unused = params.filter((p) => p.layer === "");
-  if (unused.length > 0) throw new Error(`model "${model.name}" has weights no supported layer uses: ${unused.map((p) => p.name).join(", ")}`);
+  if (unused.length > 0) throw new UnsupportedModelError(`model "${model.name}" has weights no supported layer uses: ${unused.map((p) => p.name).join(", ")}`);
   return {
     name: model.name,
     inputShape: (model.inputs[0].shape as (number | null)[]).slice(1).map((d) => d ?? -1),
@@ -188,7 +189,7 @@ export function finalActivation(view: ModelView): Activation {
 function activationOf(value: unknown, layer: string, className: string): Activation {
   const name = value === undefined || value === null ? "linear" : String(value);
   if (!ACTIVATIONS.has(name)) {
-    throw new Error(`layer "${layer}" (${className}) uses activation "${name}", which is not supported; supported: ${[...ACTIVATIONS].join(", ")}, and LeakyReLU layers`);
+    throw new UnsupportedModelError(`layer "${layer}" (${className}) uses activation "${name}", which is not supported; supported: ${[...ACTIVATIONS].join(", ")}, and LeakyReLU layers`);
   }
   return name as Activation;
 }
@@ -200,5 +201,5 @@ function pair(value: unknown): [number, number] {
 
 function paddingOf(value: unknown, layer: string): "valid" | "same" {
   if (value === undefined || value === "valid" || value === "same") return (value ?? "valid") as "valid" | "same";
-  throw new Error(`layer "${layer}" uses padding "${String(value)}"; only "valid" and "same" are supported`);
+  throw new UnsupportedModelError(`layer "${layer}" uses padding "${String(value)}"; only "valid" and "same" are supported`);
 }

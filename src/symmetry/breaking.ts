@@ -175,7 +175,10 @@ function accuracyOf(outputs: tf.Tensor, labels: tf.Tensor, coding: TargetCoding)
 
 function classCount(data: Dataset): number {
   if (data.classes) return data.classes.length;
-  return (tf.tidy(() => tf.max(data.y)).dataSync()[0] as number) + 1;
+  const max = tf.max(data.y);
+  const value = max.dataSync()[0];
+  max.dispose();
+  return value + 1;
 }
 
 export async function breaking(data: BreakingData, options: BreakingOptions = {}): Promise<SymmetryBreaking> {

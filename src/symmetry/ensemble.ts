@@ -11,6 +11,8 @@ import { activate } from "../model/functional";
 import { mlp } from "../model/build";
 import { optionalProgress, yieldToEventLoop } from "../display/progress";
 import type { Activation } from "../model/view";
+import { checkOption, rules } from "../errors";
+import { assertBytesFit } from "../model/memory";
 
 /**
  * Hidden activation. "gauss" is the Gauss-net unit exp(z - Var(z | layer input)): with zero-mean
@@ -102,12 +104,16 @@ export class Ensemble {
     this.bias = spec.bias === true;
     this.networks = networks;
     this.seed = options.seed ?? 0;
-    this.layers = sizes.slice(1).map((fanOut, l) => resolveLayer(init[l] ?? {}, sizes[l], fanOut, l));
-    const perNetwork = this.layers.reduce((a, d) => a + d.fanIn * d.fanOut + (this.bias ? d.fanOut : 0), 0);
+    const perNetwork = sizes.slice(1).reduce((a, fanOut, l) => a + sizes[l] * fanOut + (this.bias ? fanOut : 0), 0);
     const chunk = options.chunk ?? Math.max(1, Math.min(MAX_CHUNK, Math.floor(CHUNK_PARAMETERS / perNetwork)));
-    if (!Number.isInteger(chunk) || chunk < 1) throw new Error(`symmetry.ensemble: chunk must be a positive integer, got ${chunk}`);
+    checkOption("symmetry.ensemble", "chunk", chunk, rules.integer(1));
     this.chunkSize = Math.min(chunk, networks);
     this.showProgress = options.progress !== false;
+    // A chunk's parameters, their float32 source arrays and the activations built from them.
+    assertBytesFit("symmetry.ensemble", `a chunk of ${this.chunkSize} networks of ${perNetwork} parameters`, this.chunkSize * perNetwork * 4 * 3, "use narrower layers or a smaller chunk", "backend");
+    // Each layer's density lists its mean-carrying output units (all of them by default) as plain JS numbers.
+    assertBytesFit("symmetry.ensemble", `the unit lists of layers [${sizes.slice(1).join(", ")}]`, sizes.slice(1).reduce((a, w) => a + 3 * 8 * w, 0), "use narrower layers");
+    this.layers = sizes.slice(1).map((fanOut, l) => resolveLayer(init[l] ?? {}, sizes[l], fanOut, l));
   }
 
   get inputSize(): number {

@@ -5,6 +5,7 @@ import { trainableLoss, defaultLoss, lossOf, type LossKind } from "../model/func
 import { readParams, assertFiniteParams } from "../model/params";
 import { gradient } from "../math/hessian";
 import { asDataset, type Dataset } from "../data/dataset";
+import { assertDataFits } from "../model/check";
 import { cobStructure, type CobStructure } from "./structure";
 import { meanAndStd } from "../math/special";
 
@@ -21,11 +22,9 @@ export function landscapeOf(model: tf.LayersModel, data: Dataset | { x: tf.Tenso
 
 export function landscapeOfView(view: ModelView, data: Dataset | { x: tf.Tensor; y: tf.Tensor }, where: string, loss?: LossKind): Landscape {
   const dataset = asDataset(data, where);
-  const shape = dataset.x.shape.slice(1);
-  if (shape.length !== view.inputShape.length || shape.some((d, i) => view.inputShape[i] !== -1 && d !== view.inputShape[i])) {
-    throw new Error(`${where}: data x has sample shape [${shape.join(", ")}] but model "${view.name}" expects [${view.inputShape.join(", ")}]`);
-  }
-  return { view, structure: cobStructure(view), data: dataset, loss: loss ?? defaultLoss(view, dataset.task) };
+  const kind = loss ?? defaultLoss(view, dataset.task);
+  assertDataFits(view, dataset, kind, where);
+  return { view, structure: cobStructure(view), data: dataset, loss: kind };
 }
 
 /** The model's parameters (copies; the caller disposes), checked finite. */

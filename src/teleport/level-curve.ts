@@ -13,6 +13,8 @@ import { applyCob, sampleCob, type SamplingOptions } from "./structure";
 import { landscapeOf, paramsOf, lossAt, valuesOf } from "./landscape";
 import { linspace } from "../math/special";
 import { optionalProgress, yieldToEventLoop } from "../display/progress";
+import { checkOptions, rules } from "../errors";
+import { assertPassFits } from "../model/memory";
 
 export interface LevelCurveOptions extends SamplingOptions {
   /** Teleports in the walk (default 10). */
@@ -25,15 +27,18 @@ export interface LevelCurveOptions extends SamplingOptions {
   progress?: boolean;
 }
 
+const MAX_WALK = 100000;
+
 export interface WalkPoint { step: number; loss: number; distance: number }
 export interface ChordPoint { t: number; loss: number; distance: number }
 
 export async function levelCurve(model: tf.LayersModel, data: Dataset | { x: tf.Tensor; y: tf.Tensor }, options: LevelCurveOptions = {}): Promise<LevelCurveResult> {
+  // Each teleport and each chord point costs a full loss evaluation: beyond these counts a call would run for days.
+  checkOptions("teleport.levelCurve", options, { steps: rules.integer(1, MAX_WALK), points: rules.integer(2, MAX_WALK), seed: rules.finite() });
   const land = landscapeOf(model, data, "teleport.levelCurve", options.loss);
+  assertPassFits("teleport.levelCurve", land.view, land.data.x.shape[0], "forward", "the number of samples");
   const steps = options.steps ?? 10;
   const points = options.points ?? 21;
-  if (!Number.isInteger(steps) || steps < 1) throw new Error(`teleport.levelCurve: steps must be a positive integer, got ${steps}`);
-  if (!Number.isInteger(points) || points < 2) throw new Error(`teleport.levelCurve: points must be an integer >= 2, got ${points}`);
   const rng = new Rng(options.seed ?? 0);
   const start = paramsOf(model, land, "teleport.levelCurve");
   const w0 = valuesOf(land, start);

@@ -13,6 +13,8 @@ import { Table } from "../display/table";
 import { factorsOf, sampleCob, type SamplingOptions } from "./structure";
 import { landscapeOf, paramsOf, gradientAt, valuesOf, meanStd } from "./landscape";
 import { optionalProgress, yieldToEventLoop } from "../display/progress";
+import { checkOption, rules } from "../errors";
+import { assertBytesFit } from "../model/memory";
 
 export interface MicroAnglesOptions extends SamplingOptions {
   /** Micro-teleports (and random control directions) drawn (default 100). */
@@ -24,9 +26,10 @@ export interface MicroAnglesOptions extends SamplingOptions {
 }
 
 export async function microAngles(model: tf.LayersModel, data: Dataset | { x: tf.Tensor; y: tf.Tensor }, options: MicroAnglesOptions = {}): Promise<MicroAnglesResult> {
+  const n = checkOption("teleport.microAngles", "n", options.n ?? 100, rules.integer(1));
+  // Two angles per draw are kept as plain numbers (and the arrays double as they grow).
+  assertBytesFit("teleport.microAngles", `${n} draws`, n * 2 * 8 * 2, "use a smaller n");
   const land = landscapeOf(model, data, "teleport.microAngles", options.loss);
-  const n = options.n ?? 100;
-  if (!Number.isInteger(n) || n < 1) throw new Error(`teleport.microAngles: n must be a positive integer, got ${n}`);
   const sampling = { ...options, cobRange: options.cobRange ?? 1e-3 };
   const rng = new Rng(options.seed ?? 0);
   const params = paramsOf(model, land, "teleport.microAngles");

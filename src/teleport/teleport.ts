@@ -10,7 +10,8 @@ import { Result } from "../display/result";
 import { figure, type Figure } from "../display/figure";
 import { Table } from "../display/table";
 import { cobStructure, applyCob, sampleCob, parseCob, perLayer, type CobStructure, type CobInput, type LayerCob, type SamplingOptions } from "./structure";
-import { compareFunctions, type FunctionCheck } from "../model/check";
+import { compareFunctions, probeInputs, type FunctionCheck } from "../model/check";
+import { UnsupportedModelError } from "../errors";
 
 export interface TeleportOptions extends SamplingOptions {
   seed?: number;
@@ -52,23 +53,17 @@ export function teleport(model: tf.LayersModel, options: TeleportOptions = {}): 
   }
 }
 
-/** Seeded N(0, 1) probe inputs shaped like the model's input, or checks the given ones. */
-export function probeInputs(view: ModelView, probe: tf.Tensor | undefined, seed: number): tf.Tensor {
-  if (probe) {
-    const shape = probe.shape.slice(1);
-    if (shape.length !== view.inputShape.length || shape.some((d, i) => view.inputShape[i] !== -1 && d !== view.inputShape[i])) {
-      throw new Error(`teleport: probe inputs have sample shape [${shape.join(", ")}] but model "${view.name}" expects [${view.inputShape.join(", ")}]`);
-    }
-    return probe.clone();
+/** Seeded N(0, 1) probe inputs shaped like the model's input, or the given ones checked (shape, finite values). */
+function teleportProbe(view: ModelView, probe: tf.Tensor | undefined, seed: number): tf.Tensor {
+  if (!probe && view.inputShape.some((d) => d < 1)) {
+    throw new UnsupportedModelError(`teleport: model "${view.name}" has an open input shape [${view.inputShape.join(", ")}]; pass probe inputs`);
   }
-  if (view.inputShape.some((d) => d < 1)) throw new Error(`teleport: model "${view.name}" has an open input shape [${view.inputShape.join(", ")}]; pass probe inputs`);
-  const size = view.inputShape.reduce((a, b) => a * b, 1);
-  return tf.tensor(new Rng(seed + 1).normalArray(PROBE_SAMPLES * size), [PROBE_SAMPLES, ...view.inputShape]);
+  return probeInputs(view, probe, PROBE_SAMPLES, seed + 1, "teleport", "probe inputs");
 }
 
 /** Compares the outputs of two models on probe inputs, with the models' own (inference) predict. */
 export function functionCheck(view: ModelView, before: tf.LayersModel, after: tf.LayersModel, probe: tf.Tensor | undefined, seed: number): FunctionCheck {
-  const x = probeInputs(view, probe, seed);
+  const x = teleportProbe(view, probe, seed);
   try {
     return compareFunctions(before, after, x, FUNCTION_TOLERANCE);
   } finally {

@@ -8,6 +8,9 @@ import { viewOf, weightedBlocks, type ModelView } from "../model/view";
 import { forward, crossEntropyFromLogits, defaultLoss, lossOf, type LossKind } from "../model/functional";
 import { readParams, assertFiniteParams } from "../model/params";
 import { asDataset, type Dataset } from "../data/dataset";
+import { assertDataFits } from "../model/check";
+import { assertPassFits, availableBytes, isBackendFailure, recoverFromBackendFailure, largestBatch } from "../model/memory";
+import { InputError, checkOption, checkOptions, rules } from "../errors";
 import { Rng } from "../math/rng";
 import { progress, yieldToEventLoop } from "../display/progress";
 import { makeOptimizer, type OptimizerName, type OptimizerSpec, type OptimizerState } from "./optimizer";
@@ -68,38 +71,68 @@ export interface TrainOptions {
 }
 
 const YIELD_MS = 50;
+const OPTIMIZERS = ["sgd", "momentum", "adam"] as const;
+const OPTIMIZER_SLOTS: Record<OptimizerName, number> = { sgd: 0, momentum: 1, adam: 2 };
 
-export async function train(model: tf.LayersModel, data: Dataset | { x: tf.Tensor; y: tf.Tensor }, options: TrainOptions = {}): Promise<TrainRun> {
+/** The run in progress (or queued last) on each model: calls on one model run one after another, never interleaved. */
+const runs = new WeakMap<tf.LayersModel, Promise<unknown>>();
+
+/**
+ * Trains the model in place. Two calls on the same model are serialised (the second starts from the weights the
+ * first leaves), so neither run's updates are lost.
+ */
+export function train(model: tf.LayersModel, data: Dataset | { x: tf.Tensor; y: tf.Tensor }, options: TrainOptions = {}): Promise<TrainRun> {
+  const before = runs.get(model) ?? Promise.resolve();
+  const run = before.then(() => trainNow(model, data, options));
+  const settled = run.then(() => undefined, () => undefined);
+  runs.set(model, settled);
+  void settled.then(() => {
+    if (runs.get(model) === settled) runs.delete(model);
+  });
+  return run;
+}
+
+async function trainNow(model: tf.LayersModel, data: Dataset | { x: tf.Tensor; y: tf.Tensor }, options: TrainOptions): Promise<TrainRun> {
+  // Everything is validated before the first tensor is made, so a refused call leaks nothing and changes nothing.
+  checkOptions("train", options, {
+    epochs: rules.integer(1), lr: rules.positive(), lrDecay: rules.positive(), logEvery: rules.integer(1), seed: rules.finite(),
+    shuffle: rules.boolean(), progress: rules.boolean(), loss: rules.oneOf("auto", "crossEntropy", "mse", "halfMse"),
+  });
+  if (options.batchSize !== "full") checkOption("train", "batchSize", options.batchSize ?? 32, rules.integer(1));
   const view = viewOf(model);
   const dataset = asDataset(data, "train");
   const validation = options.validation ? asDataset(options.validation, "train validation") : null;
   const epochs = options.epochs ?? 1;
-  if (!Number.isInteger(epochs) || epochs < 1) throw new Error(`train: epochs must be a positive integer, got ${epochs}`);
   const n = dataset.x.shape[0];
   const batchSize = options.batchSize === "full" ? n : options.batchSize ?? 32;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`train: batchSize must be a positive integer or "full", got ${String(options.batchSize)}`);
-  const inputShape = dataset.x.shape.slice(1);
-  if (inputShape.length !== view.inputShape.length || inputShape.some((d: number, i: number) => view.inputShape[i] !== -1 && d !== view.inputShape[i])) {
-    throw new Error(`train: data x has sample shape [${inputShape.join(", ")}] but model "${view.name}" expects [${view.inputShape.join(", ")}]`);
-  }
   const lossKind = !options.loss || options.loss === "auto" ? defaultLoss(view, dataset.task) : options.loss;
-  if (lossKind === "crossEntropy") assertLabelsFit(dataset, view);
+  assertDataFits(view, dataset, lossKind, "train");
+  if (validation) assertDataFits(view, validation, lossKind, "train validation");
   const spec = options.optimizer ?? "sgd";
-  const optimizerName = typeof spec === "string" ? spec : spec.name;
+  const optimizerName = typeof spec === "string" ? spec : spec?.name;
+  checkOption("train", "optimizer", optimizerName, rules.oneOf(...OPTIMIZERS));
   let lr = options.lr ?? (optimizerName === "adam" ? 1e-3 : 1e-2);
-  if (!(lr > 0)) throw new Error(`train: lr must be positive, got ${lr}`);
   const rng = new Rng(options.seed ?? 0);
   const logEvery = options.logEvery ?? 1;
   const hooks = [...(options.teleport ? [teleportHook(options.teleport)] : []), ...(options.hooks ?? [])];
+  const trajectoryShapes = recordedShapes(view, options.record);
+  assertPassFits("train", view, Math.min(batchSize, n), "train", "batchSize", OPTIMIZER_SLOTS[optimizerName]);
 
   const initial = readParams(model);
-  assertFiniteParams(view, initial, "train");
+  try {
+    assertFiniteParams(view, initial, "train");
+  } catch (error) {
+    tf.dispose(initial);
+    throw error;
+  }
+  // Host copies: if the backend fails, its heap (and the model's weights on it) cannot be trusted.
+  const hostCopy = initial.map((t) => ({ values: t.dataSync().slice(), shape: t.shape }));
   const params = initial.map((t, i) => tf.variable(t, view.params[i].trainable));
   tf.dispose(initial);
   const trainable = view.params.filter((p) => p.trainable).map((p) => p.index);
   const trainableVars = trainable.map((i) => params[i]);
   const optimizer = makeOptimizer(spec, trainableVars);
-  const trajectory = makeTrajectory(view, options.record);
+  const trajectory = trajectoryShapes ? new Trajectory(trajectoryShapes, typeof options.record === "object" ? options.record : {}) : null;
 
   const stepsPerEpoch = Math.ceil(n / batchSize);
   const bar = options.progress === false ? null : progress(`training ${view.name}`, epochs * stepsPerEpoch);
@@ -109,6 +142,11 @@ export async function train(model: tf.LayersModel, data: Dataset | { x: tf.Tenso
   let lastYield = Date.now();
   let step = 0;
   let stopped: string | null = null;
+  // The trainable weights at the start of the last step whose loss was finite: what the model gets back on divergence.
+  let lastFinite: tf.Tensor[] = [];
+  let candidate: tf.Tensor[] = [];
+  let lastFiniteStep = 0;
+  let backendFailed = false;
 
   const context = (epoch: number): StepContext => ({ step, epoch, view, params, trainable, optimizer, data: dataset, loss: lossKind, lr });
   const snapshot = () => {
@@ -118,6 +156,12 @@ export async function train(model: tf.LayersModel, data: Dataset | { x: tf.Tenso
     trajectory.push(step, kernels);
   };
   const recordEvery = trajectory ? (typeof options.record === "object" && options.record.every) || stepsPerEpoch : 0;
+  const restoreLastFinite = (what: string) => {
+    const restored = lastFinite.length ? lastFinite : candidate;
+    restored.forEach((t, k) => trainableVars[k].assign(t));
+    const which = lastFinite.length ? `of step ${lastFiniteStep}, the last with a finite loss` : "it started with";
+    stopped = `${what}; the model keeps the weights ${which} (lower the learning rate)`;
+  };
 
   try {
     snapshot();
@@ -131,6 +175,7 @@ export async function train(model: tf.LayersModel, data: Dataset | { x: tf.Tenso
       for (let b = 0; b < stepsPerEpoch; b++) {
         const idx = order.subarray(b * batchSize, Math.min(n, (b + 1) * batchSize));
         const dropoutSeed = rng.uint32();
+        candidate = trainableVars.map((v) => tf.clone(v));
         // Loss and hit count come back in one read: on a GPU every read waits for the device.
         const stepStats = tf.tidy(() => {
           const indices = tf.tensor1d(idx, "int32");
@@ -153,9 +198,11 @@ export async function train(model: tf.LayersModel, data: Dataset | { x: tf.Tenso
         stepStats.dispose();
         step++;
         if (!Number.isFinite(lossValue)) {
-          stopped = `loss became ${lossValue} at step ${step} (lower the learning rate)`;
+          restoreLastFinite(`loss became ${lossValue} at step ${step}`);
           break;
         }
+        tf.dispose(lastFinite);
+        [lastFinite, candidate, lastFiniteStep] = [candidate, [], step - 1];
         lossSum += lossValue * idx.length;
         correct += hits;
         seen += idx.length;
@@ -168,6 +215,10 @@ export async function train(model: tf.LayersModel, data: Dataset | { x: tf.Tenso
           lastYield = Date.now();
         }
       }
+      // A finite loss can still be followed by an update that overflows: the weights the epoch ends with must be finite.
+      if (!stopped && !trainableVars.every((v) => tf.tidy(() => tf.all(tf.isFinite(v)).dataSync()[0] === 1))) {
+        restoreLastFinite(`the update of step ${step} made the weights non-finite`);
+      }
       if (seen === 0) break;
       const val = validation ? evaluateParams(view, params, validation, lossKind) : null;
       epochHistory.push({
@@ -178,27 +229,33 @@ export async function train(model: tf.LayersModel, data: Dataset | { x: tf.Tenso
     }
     model.setWeights(params);
   } catch (error) {
+    backendFailed = isBackendFailure(error);
+    if (backendFailed) {
+      throw await recoverFromBackendFailure("train", error, () => {
+        const restored = hostCopy.map((c) => tf.tensor(c.values, c.shape));
+        model.setWeights(restored);
+        tf.dispose(restored);
+      });
+    }
     // Interrupted or failed: keep what was learned so far in the model, report, and rethrow.
     model.setWeights(params);
     throw error;
   } finally {
     bar?.finish(stopped ?? `loss ${(epochHistory.at(-1)?.loss ?? NaN).toPrecision(4)}`);
-    optimizer.dispose();
-    tf.dispose(params);
+    try {
+      optimizer.dispose();
+      tf.dispose(params);
+      tf.dispose(lastFinite);
+      tf.dispose(candidate);
+    } catch (error) {
+      if (!backendFailed) throw error; // nothing more can be freed on a backend that has failed
+    }
   }
   return new TrainRun(
     { model: view.name, backend: tf.getBackend(), optimizer: optimizerName, loss: lossKind, batchSize, samples: n, seconds: (Date.now() - started) / 1000, stopped },
     { steps: stepHistory, epochs: epochHistory },
     trajectory,
   );
-}
-
-function assertLabelsFit(data: Dataset, view: ModelView): void {
-  const classes = view.outputShape[view.outputShape.length - 1];
-  const labels = data.y.dataSync();
-  for (let i = 0; i < labels.length; i++) {
-    if (labels[i] >= classes) throw new Error(`train: label ${labels[i]} at index ${i} does not fit model "${view.name}", which has ${classes} outputs`);
-  }
 }
 
 /** Moving-average update of BatchNormalization statistics from batch moments (Keras' rule). */
@@ -212,25 +269,33 @@ function updateMovingStats(view: ModelView, params: tf.Variable[]) {
   };
 }
 
-function makeTrajectory(view: ModelView, record: TrainOptions["record"]): Trajectory | null {
+/** Kernel shapes of the layers to record (null: no recording), checked before training starts. */
+function recordedShapes(view: ModelView, record: TrainOptions["record"]): Record<string, number[]> | null {
   if (!record) return null;
   const options = record === true ? {} : record;
+  checkOptions("train record", options, { every: rules.integer(1), maxMemoryMB: rules.nonNegative() });
   const blocks = weightedBlocks(view);
   const names = options.layers ?? blocks.map((b) => b.layer);
+  if (!Array.isArray(names) || names.length === 0) throw new InputError("invalid-option", `train: record.layers must list at least one Dense/Conv2D layer of "${view.name}"; layers: ${blocks.map((b) => b.layer).join(", ")}`, "record.layers");
   const shapes: Record<string, number[]> = {};
   for (const name of names) {
     const block = blocks.find((b) => b.layer === name);
-    if (!block) throw new Error(`record: layer "${name}" is not a Dense/Conv2D layer of "${view.name}"; layers: ${blocks.map((b) => b.layer).join(", ")}`);
+    if (!block) throw new InputError("invalid-option", `train: record.layers: "${String(name)}" is not a Dense/Conv2D layer of "${view.name}"; layers: ${blocks.map((b) => b.layer).join(", ")}`, "record.layers");
     shapes[name] = view.params[block.kernel].shape;
   }
-  return new Trajectory(shapes, options);
+  return shapes;
 }
 
 export interface Evaluation { loss: number; accuracy: number | null; samples: number }
 
-/** Loss and accuracy of a parameter list on a dataset, in batches (inference form). */
-export function evaluateParams(view: ModelView, params: readonly tf.Tensor[], data: Dataset, loss: LossKind, batchSize = 1024): Evaluation {
+/**
+ * Loss and accuracy of a parameter list on a dataset, in batches (inference form). Only sums over samples are
+ * needed, so the batch shrinks to what the backend's memory holds.
+ */
+export function evaluateParams(view: ModelView, params: readonly tf.Tensor[], data: Dataset, loss: LossKind, requested = 1024): Evaluation {
   const n = data.x.shape[0];
+  const batchSize = Math.min(requested, Math.max(1, largestBatch(view, availableBytes().bytes, "forward")));
+  assertPassFits("evaluate", view, Math.min(batchSize, n), "forward", "batchSize");
   let lossSum = 0;
   let correct = 0;
   for (let start = 0; start < n; start += batchSize) {
@@ -251,11 +316,15 @@ export function evaluateParams(view: ModelView, params: readonly tf.Tensor[], da
 
 /** Loss and accuracy of a model on a dataset (the model's default loss for the task unless given). */
 export function evaluate(model: tf.LayersModel, data: Dataset | { x: tf.Tensor; y: tf.Tensor }, options: { loss?: LossKind; batchSize?: number } = {}): Evaluation {
+  checkOptions("evaluate", options, { batchSize: rules.integer(1), loss: rules.oneOf("crossEntropy", "mse", "halfMse") });
   const view = viewOf(model);
   const dataset = asDataset(data, "evaluate");
+  const loss = options.loss ?? defaultLoss(view, dataset.task);
+  assertDataFits(view, dataset, loss, "evaluate");
   const params = readParams(model);
   try {
-    return evaluateParams(view, params, dataset, options.loss ?? defaultLoss(view, dataset.task), options.batchSize);
+    assertFiniteParams(view, params, "evaluate");
+    return evaluateParams(view, params, dataset, loss, options.batchSize);
   } finally {
     tf.dispose(params);
   }

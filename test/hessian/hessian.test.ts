@@ -1,7 +1,8 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { assertClose, assertNoLeak, useTestBackend } from "../helpers";
+import { assertClose, assertNoLeak, typedError, useTestBackend } from "../helpers";
+import { InputError } from "../../src/errors";
 import { hessian, sharpness, hessianOf, ExactNet } from "../../src/hessian";
 import { gradient, hvp } from "../../src/math/hessian";
 import { Rng } from "../../src/math/rng";
@@ -176,7 +177,7 @@ test("bad input: NaN weights, wrong data shapes, bad options, too large for exac
     await assert.rejects(hessian(model, data, { exact: "yes" as unknown as boolean }), /exact must be true, false or "auto"/);
     await assert.rejects(sharpness(model, data, { method: "power" as "lanczos" }), /method must be "lanczos" or "exact"/);
     await assert.rejects(sharpness(model, data, { traceSamples: 1 }), /traceSamples must be 0/);
-    await assert.rejects(hessian(model, { x: data.x, y: labels }, { loss: "crossEntropy" }), /label 1 at index 1 is out of range/);
+    await assert.rejects(hessian(model, { x: data.x, y: labels }, { loss: "crossEntropy" }), typedError(InputError, "invalid-data", /label 1 at index 1 /));
   }, "rejected calls");
   const bad = mlp([2, 3, 1], { activation: "tanh", seed: 1 });
   const w = bad.layers[0].getWeights();
