@@ -1,7 +1,9 @@
 /**
- * Convolution and pooling from pad / slice / reshape / concat / matMul only. TF.js 4.22 has no second
+ * Convolution and pooling with first and second derivatives on every backend. TF.js 4.22 has no second
  * derivative of conv2d or of the pooling gradients (Hessian-vector products fail), and its wasm backend has no
- * Conv2DBackpropFilter (training a CNN fails there); these ops have first and second derivatives on every backend.
+ * Conv2DBackpropFilter (training a CNN fails there). On the blas backend the native kernels run, with gradients
+ * that are themselves convolutions (or, for max pooling, a gather and a scatter at the window maxima), so they
+ * differentiate again; elsewhere these ops are built from pad / slice / reshape / concat / matMul only.
  */
 import * as tf from "@tensorflow/tfjs";
 import { matMul } from "../math/matmul";
@@ -79,8 +81,92 @@ function windowTaps(x: tf.Tensor4D, size: Pair, strides: Pair, padding: Padding,
   return taps;
 }
 
+function onBlas(): boolean {
+  return tf.getBackend() === "blas";
+}
+
+type ConvGeometry = { strides: Pair; pad: Padding; dilations: Pair; dataFormat: "NHWC" };
+
+/**
+ * conv(x, w) and its two adjoints, each differentiable through the other two: with y = conv(x, w),
+ * dL/dx = convInput(dy, w) and dL/dw = convFilter(x, dy), and both are bilinear, so their gradients are again
+ * conv / convInput / convFilter. The backprop kernels of the blas backend honour dilations.
+ */
+function nativeConv(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeometry): tf.Tensor4D {
+  return tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xs, ws] = args as tf.Tensor4D[];
+    (args[2] as tf.GradSaveFunc)([xs, ws]);
+    return {
+      value: tf.engine().runKernel("Conv2D", { x: xs, filter: ws }, { ...g }) as tf.Tensor4D,
+      gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
+        const [sx, sw] = saved as tf.Tensor4D[];
+        return [convInput(dy, sw, sx.shape, g), convFilter(sx, dy, sw.shape, g)];
+      },
+    };
+  }) as Parameters<typeof tf.customGrad>[0])(x, w) as tf.Tensor4D;
+}
+
+function convInput(dy: tf.Tensor4D, w: tf.Tensor4D, inputShape: number[], g: ConvGeometry): tf.Tensor4D {
+  return tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [dys, ws] = args as tf.Tensor4D[];
+    (args[2] as tf.GradSaveFunc)([dys, ws]);
+    return {
+      value: tf.engine().runKernel("Conv2DBackpropInput", { dy: dys, filter: ws }, { ...g, inputShape }) as tf.Tensor4D,
+      gradFunc: (gx: tf.Tensor4D, saved: tf.Tensor[]) => {
+        const [sdy, sw] = saved as tf.Tensor4D[];
+        return [nativeConv(gx, sw, g), convFilter(gx, sdy, sw.shape, g)];
+      },
+    };
+  }) as Parameters<typeof tf.customGrad>[0])(dy, w) as tf.Tensor4D;
+}
+
+function convFilter(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: number[], g: ConvGeometry): tf.Tensor4D {
+  return tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xs, dys] = args as tf.Tensor4D[];
+    (args[2] as tf.GradSaveFunc)([xs, dys]);
+    return {
+      value: tf.engine().runKernel("Conv2DBackpropFilter", { x: xs, dy: dys }, { ...g, filterShape }) as tf.Tensor4D,
+      gradFunc: (gw: tf.Tensor4D, saved: tf.Tensor[]) => {
+        const [sx, sdy] = saved as tf.Tensor4D[];
+        return [convInput(sdy, gw, sx.shape, g), nativeConv(sx, gw, g)];
+      },
+    };
+  }) as Parameters<typeof tf.customGrad>[0])(x, dy) as tf.Tensor4D;
+}
+
+/**
+ * values.flat[indices] (shaped like indices), whose gradient is the scatter below and vice versa. The indices
+ * are saved with the input: the forward pass's own intermediates are gone when gradients run.
+ */
+function gatherAt(values: tf.Tensor, indices: tf.Tensor): tf.Tensor {
+  return tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [v] = args as tf.Tensor[];
+    (args[1] as tf.GradSaveFunc)([indices]);
+    return {
+      value: tf.engine().runKernel("WsGather", { x: v, indices }) as tf.Tensor,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [scatterTo(dy, saved[0], v.shape)],
+    };
+  }) as Parameters<typeof tf.customGrad>[0])(values);
+}
+
+function scatterTo(values: tf.Tensor, indices: tf.Tensor, shape: number[]): tf.Tensor {
+  return tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [v] = args as tf.Tensor[];
+    (args[1] as tf.GradSaveFunc)([indices]);
+    return {
+      value: tf.engine().runKernel("WsScatter", { x: v, indices }, { shape }) as tf.Tensor,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [gatherAt(dy, saved[0])],
+    };
+  }) as Parameters<typeof tf.customGrad>[0])(values);
+}
+
 /** NHWC convolution with a [kh, kw, in, out] kernel, equal to tf.conv2d. */
 export function conv2d(x: tf.Tensor4D, kernel: tf.Tensor4D, strides: Pair, padding: Padding, dilation: Pair): tf.Tensor4D {
+  if (onBlas()) {
+    axisGeometry(x.shape[1], kernel.shape[0], strides[0], dilation[0], padding);
+    axisGeometry(x.shape[2], kernel.shape[1], strides[1], dilation[1], padding);
+    return nativeConv(x, kernel, { strides, pad: padding, dilations: dilation, dataFormat: "NHWC" });
+  }
   const [kh, kw, inC, outC] = kernel.shape;
   const taps = windowTaps(x, [kh, kw], strides, padding, dilation, 0);
   const [n, outH, outW] = taps[0].shape;
@@ -95,6 +181,11 @@ export function conv2d(x: tf.Tensor4D, kernel: tf.Tensor4D, strides: Pair, paddi
  * have no gradient themselves, so Hessian-vector products through it would fail.
  */
 export function maxPool(x: tf.Tensor4D, size: Pair, strides: Pair, padding: Padding): tf.Tensor4D {
+  if (onBlas()) {
+    // The window maxima's positions are constant under small changes of x: the pooled value is a gather there.
+    const at = tf.engine().runKernel("WsPoolArgmax", { x }, { filterSize: size, strides, pad: padding }) as tf.Tensor;
+    return gatherAt(x, at) as tf.Tensor4D;
+  }
   const taps = windowTaps(x, size, strides, padding, [1, 1], "edge");
   return taps.reduce((a, b) => tf.add(b, tf.relu(tf.sub(a, b))));
 }

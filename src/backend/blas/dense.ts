@@ -1,0 +1,198 @@
+/**
+ * The blas backend's dense kernels: matrix products through sgemm (transposes as BLAS flags, never
+ * materialised) and the elementwise work of a training step as plain loops over Float32Arrays. Each kernel
+ * handles the common float32 layouts and hands every other case to the cpu backend's kernel unchanged.
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
+import type { BlasLibrary } from "./library";
+
+export type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: MathBackendCPU; attrs?: tf.NamedAttrMap };
+export type Kernel = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
+
+/** The cpu backend's kernel of that name: what every fast path falls back to. */
+export function cpuKernel(name: string): Kernel {
+  const config = tf.getKernel(name, "cpu");
+  if (!config) throw new Error(`the cpu backend has no kernel ${name}`);
+  return config.kernelFunc as unknown as Kernel;
+}
+
+/** The float32 values of a tensor, or null when it is another dtype (the cue to fall back). */
+export function floats(backend: MathBackendCPU, t: tf.TensorInfo): Float32Array | null {
+  if (t.dtype !== "float32") return null;
+  const values = backend.data.get(t.dataId).values;
+  return values instanceof Float32Array ? values : null;
+}
+
+function size(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** Product of op(a) op(b) for rank >= 2 inputs whose batch dims are equal or one of them is 1. */
+export function batchMatMulKernel(blas: BlasLibrary): Kernel {
+  const fallback = cpuKernel("BatchMatMul");
+  return (args) => {
+    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
+    const out = matMulInto(blas, args.backend, a, b, transposeA, transposeB);
+    return out ?? fallback(args);
+  };
+}
+
+/** op(a) op(b) as a new tensor, or null for a case left to the cpu kernel (other dtypes, general broadcasts, errors). */
+function matMulInto(blas: BlasLibrary, backend: MathBackendCPU, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean): tf.TensorInfo | null {
+  const av = floats(backend, a);
+  const bv = floats(backend, b);
+  if (!av || !bv || a.shape.length < 2 || b.shape.length < 2) return null;
+  const ar = a.shape.length;
+  const br = b.shape.length;
+  const m = transposeA ? a.shape[ar - 1] : a.shape[ar - 2];
+  const k = transposeA ? a.shape[ar - 2] : a.shape[ar - 1];
+  const kb = transposeB ? b.shape[br - 1] : b.shape[br - 2];
+  const n = transposeB ? b.shape[br - 2] : b.shape[br - 1];
+  const batchA = size(a.shape.slice(0, -2));
+  const batchB = size(b.shape.slice(0, -2));
+  if (k !== kb || (batchA !== batchB && batchA !== 1 && batchB !== 1)) return null;
+  const outer = a.shape.length >= b.shape.length ? a.shape.slice(0, -2) : b.shape.slice(0, -2);
+  if (batchA === batchB && ar !== br) return null; // [2,3] batch vs [6]: a broadcast the cpu kernel resolves
+  const batch = Math.max(batchA, batchB);
+  const out = new Float32Array(batch * m * n);
+  if (m > 0 && n > 0 && k > 0) {
+    const lda = transposeA ? m : k;
+    const ldb = transposeB ? k : n;
+    if (batchB === 1 && !transposeA) {
+      // A shared right operand: all of a's batches are one tall product.
+      blas.sgemm(false, transposeB, batch * m, n, k, 1, av, lda, bv, ldb, 0, out, n);
+    } else {
+      for (let i = 0; i < batch; i++) {
+        const aPart = batchA === 1 ? av : av.subarray(i * m * k, (i + 1) * m * k);
+        const bPart = batchB === 1 ? bv : bv.subarray(i * k * n, (i + 1) * k * n);
+        blas.sgemm(transposeA, transposeB, m, n, k, 1, aPart, lda, bPart, ldb, 0, out.subarray(i * m * n, (i + 1) * m * n), n);
+      }
+    }
+  }
+  return backend.makeTensorInfo([...outer, m, n], "float32", out);
+}
+
+/** Dense layer: product, bias along the last axis, then linear or relu; other activations go to the cpu kernel. */
+export function fusedMatMulKernel(blas: BlasLibrary): Kernel {
+  const fallback = cpuKernel("_FusedMatMul");
+  return (args) => {
+    const { a, b, bias, preluActivationWeights } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+    const { transposeA, transposeB, activation } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean; activation: string };
+    const simple = (activation === "linear" || activation === "relu") && !preluActivationWeights;
+    const biasValues = bias ? floats(args.backend, bias) : null;
+    if (!simple || (bias && !biasValues) || !a || !b) return fallback(args);
+    const product = matMulInto(blas, args.backend, a, b, transposeA, transposeB);
+    if (!product) return fallback(args);
+    if (bias && !layout(product.shape, bias.shape)) {
+      args.backend.disposeIntermediateTensorInfo(product);
+      return fallback(args);
+    }
+    biasAndActivation(args.backend.data.get(product.dataId).values as Float32Array, biasValues, activation === "relu");
+    return product;
+  };
+}
+
+/**
+ * In place: adds a bias that is one value or repeats every bias.length entries (the last axes), then relu if
+ * asked.
+ */
+export function biasAndActivation(values: Float32Array, bias: Float32Array | null, relu: boolean): void {
+  const inner = bias ? bias.length : values.length;
+  for (let i = 0; i < values.length; i += inner) {
+    for (let j = 0; j < inner; j++) {
+      const v = bias ? values[i + j] + bias[j] : values[i + j];
+      values[i + j] = relu && v < 0 ? 0 : v;
+    }
+  }
+}
+
+type BinaryOp = (a: number, b: number) => number;
+
+/**
+ * How b lines up with a for a fast loop: "same" (equal shapes), "scalar" (one element), "trailing" (b's shape
+ * is a's last axes, leading 1s ignored: a bias or a per-feature scale), or null.
+ */
+function layout(big: readonly number[], small: readonly number[]): "same" | "scalar" | "trailing" | null {
+  if (big.length === small.length && big.every((d, i) => d === small[i])) return "same";
+  if (size(small) === 1) return small.length <= big.length ? "scalar" : null;
+  let s = 0;
+  while (s < small.length && small[s] === 1) s++;
+  const tail = small.slice(s);
+  if (tail.length > big.length) return null;
+  const offset = big.length - tail.length;
+  return tail.every((d, i) => d === big[offset + i]) ? "trailing" : null;
+}
+
+/**
+ * Add / Sub / Mul / Div over float32 for same-shape, scalar and trailing-axis broadcasts either way round;
+ * other cases go to the cpu kernel.
+ */
+export function binaryKernel(name: string, op: BinaryOp): Kernel {
+  const fallback = cpuKernel(name);
+  return (args) => {
+    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const av = floats(args.backend, a);
+    const bv = floats(args.backend, b);
+    if (!av || !bv) return fallback(args);
+    const aBig = av.length >= bv.length;
+    const how = aBig ? layout(a.shape, b.shape) : layout(b.shape, a.shape);
+    if (!how) return fallback(args);
+    const out = new Float32Array(Math.max(av.length, bv.length));
+    const shape = aBig ? a.shape : b.shape;
+    if (how === "same") {
+      for (let i = 0; i < out.length; i++) out[i] = op(av[i], bv[i]);
+    } else if (how === "scalar") {
+      if (aBig) {
+        const s = bv[0];
+        for (let i = 0; i < out.length; i++) out[i] = op(av[i], s);
+      } else {
+        const s = av[0];
+        for (let i = 0; i < out.length; i++) out[i] = op(s, bv[i]);
+      }
+    } else if (aBig) {
+      const inner = bv.length;
+      for (let i = 0; i < out.length; i += inner) for (let j = 0; j < inner; j++) out[i + j] = op(av[i + j], bv[j]);
+    } else {
+      const inner = av.length;
+      for (let i = 0; i < out.length; i += inner) for (let j = 0; j < inner; j++) out[i + j] = op(av[j], bv[i + j]);
+    }
+    return args.backend.makeTensorInfo(shape, "float32", out);
+  };
+}
+
+/** An elementwise float32 function of one input; other dtypes go to the cpu kernel. */
+export function unaryKernel(name: string, op: (x: number) => number): Kernel {
+  const fallback = cpuKernel(name);
+  return (args) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const xv = floats(args.backend, x);
+    if (!xv) return fallback(args);
+    const out = new Float32Array(xv.length);
+    for (let i = 0; i < out.length; i++) out[i] = op(xv[i]);
+    return args.backend.makeTensorInfo(x.shape, "float32", out);
+  };
+}
+
+/**
+ * Sum over leading axes (a gradient's sum over the batch) as row additions; the cpu kernel would transpose
+ * first. Sums over other axes go to the cpu kernel.
+ */
+export function sumKernel(): Kernel {
+  const fallback = cpuKernel("Sum");
+  return (args) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
+    const xv = floats(args.backend, x);
+    const rank = x.shape.length;
+    const axes = (Array.isArray(axis) ? axis : [axis]).map((a) => (a < 0 ? a + rank : a)).sort((p, q) => p - q);
+    const leading = axes.length > 0 && axes.length < rank && axes.every((a, i) => a === i);
+    if (!xv || !leading) return fallback(args);
+    const inner = size(x.shape.slice(axes.length));
+    const out = new Float32Array(inner);
+    for (let i = 0; i < xv.length; i += inner) for (let j = 0; j < inner; j++) out[j] += xv[i + j];
+    const shape = keepDims ? x.shape.map((d, i) => (i < axes.length ? 1 : d)) : x.shape.slice(axes.length);
+    return args.backend.makeTensorInfo(shape, "float32", out);
+  };
+}
