@@ -252,9 +252,10 @@ function gather(values: Float32Array, indices: Int32Array): Float32Array {
 }
 
 function scatter(values: Float32Array, indices: Int32Array, length: number): Float32Array {
-  const out = new Float32Array(length);
-  for (let i = 0; i < indices.length; i++) out[indices[i]] += values[i];
-  return out;
+  // Overlapping windows add several values into one entry: float64 sums, as the cpu kernel keeps them.
+  const sums = new Float64Array(length);
+  for (let i = 0; i < indices.length; i++) sums[indices[i]] += values[i];
+  return Float32Array.from(sums);
 }
 
 function int32s(backend: MathBackendCPU, t: tf.TensorInfo): Int32Array {

@@ -52,10 +52,16 @@ function matMulInto(blas: BlasLibrary, backend: MathBackendCPU, a: tf.TensorInfo
   const n = transposeB ? b.shape[br - 2] : b.shape[br - 1];
   const batchA = size(a.shape.slice(0, -2));
   const batchB = size(b.shape.slice(0, -2));
-  if (k !== kb || (batchA !== batchB && batchA !== 1 && batchB !== 1)) return null;
-  const outer = a.shape.length >= b.shape.length ? a.shape.slice(0, -2) : b.shape.slice(0, -2);
-  if (batchA === batchB && ar !== br) return null; // [2,3] batch vs [6]: a broadcast the cpu kernel resolves
-  const batch = Math.max(batchA, batchB);
+  if (k !== kb) return null;
+  let outer: number[];
+  try {
+    outer = tf.backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  } catch {
+    return null; // the cpu kernel reports it
+  }
+  const batch = size(outer);
+  // Each operand either has every batch (in the broadcast shape's order) or a single one.
+  if ((batchA !== batch && batchA !== 1) || (batchB !== batch && batchB !== 1)) return null;
   const out = new Float32Array(batch * m * n);
   if (m > 0 && n > 0 && k > 0) {
     const lda = transposeA ? m : k;
@@ -190,8 +196,9 @@ export function sumKernel(): Kernel {
     const leading = axes.length > 0 && axes.length < rank && axes.every((a, i) => a === i);
     if (!xv || !leading) return fallback(args);
     const inner = size(x.shape.slice(axes.length));
-    const out = new Float32Array(inner);
-    for (let i = 0; i < xv.length; i += inner) for (let j = 0; j < inner; j++) out[j] += xv[i + j];
+    const sums = new Float64Array(inner); // float64 partial sums, as the cpu kernel keeps them
+    for (let i = 0; i < xv.length; i += inner) for (let j = 0; j < inner; j++) sums[j] += xv[i + j];
+    const out = Float32Array.from(sums);
     const shape = keepDims ? x.shape.map((d, i) => (i < axes.length ? 1 : d)) : x.shape.slice(axes.length);
     return args.backend.makeTensorInfo(shape, "float32", out);
   };
