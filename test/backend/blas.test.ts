@@ -120,11 +120,11 @@ describe("blas kernels equal the cpu kernels", () => {
     }
   });
 
-  test("Add, Sub, Mul, Div: same shape, scalars and trailing-axis broadcasts either way round; other broadcasts and int32 fall back", async (t) => {
+  test("Add, Sub, Mul, Div: same shape, scalars, trailing- and leading-axis broadcasts either way round; other broadcasts and int32 fall back", async (t) => {
     if (skipUnlessBlas(t)) return;
     const pairs: [number[], number[]][] = [
       [[3, 4], [3, 4]], [[3, 4], []], [[], [3, 4]], [[3, 4], [1]], [[3, 4], [4]], [[4], [3, 4]], [[2, 3, 4], [3, 4]], [[1, 4], [3, 4]], [[2, 3, 4], [1, 1, 4]],
-      [[3, 1], [3, 4]], [[2, 1, 4], [3, 1]], [[0, 4], [4]],
+      [[3, 1], [3, 4]], [[3, 4], [3, 1]], [[2, 3, 1], [2, 3, 4]], [[2, 3, 4], [1, 3, 1]], [[4, 1], [1, 4]], [[2, 1, 4], [3, 1]], [[0, 4], [4]],
     ];
     const ops = { add: tf.add, sub: tf.sub, mul: tf.mul, div: tf.div };
     for (const [name, op] of Object.entries(ops)) {
@@ -141,12 +141,16 @@ describe("blas kernels equal the cpu kernels", () => {
     assert.deepEqual(ints.blas, ints.cpu);
   });
 
-  test("Relu and Sum over leading axes are exact; other axes fall back", async (t) => {
+  test("Relu, Step and Sum over leading axes are exact (NaN kept); other axes fall back", async (t) => {
     if (skipUnlessBlas(t)) return;
     const x = data([5, 3, 4]);
     x[0] = -0;
+    x[1] = NaN;
+    x[2] = 0;
     const { blas, cpu } = await onBoth(() => [
       tf.relu(tensor(x, [5, 3, 4])),
+      tf.step(tensor(x, [5, 3, 4])),
+      tf.step(tensor(x, [5, 3, 4]), 0.25),
       tf.sum(tensor(x, [5, 3, 4]), 0),
       tf.sum(tensor(x, [5, 3, 4]), [1, 0], true),
       tf.sum(tensor(x, [5, 3, 4]), -3),
@@ -261,6 +265,8 @@ describe("blas convolutions and pooling equal the cpu backend's", () => {
 
   test("Hessian-vector products through CNNs: a smooth one (tanh, average pooling) matches central differences; a relu / max-pooling one equals the cpu backend's", async (t) => {
     if (skipUnlessBlas(t)) return;
+    const own = new Rng(7); // its own stream: the data does not depend on which tests ran before
+    const data = (shape: number[]) => own.normalArray(shape.reduce((a, b) => a * b, 1));
     const x = data([6, 8, 8, 2]);
     const labels = [0, 1, 2, 3, 4, 5];
     const setup = (activation: "tanh" | "relu", pool: "avg" | "max") => {
@@ -275,7 +281,7 @@ describe("blas convolutions and pooling equal the cpu backend's", () => {
     const smooth = setup("tanh", "avg");
     const v = smooth.trainable.map((p, i) => tensor(directions[i], p.shape));
     const hv = hvp(smooth.loss, smooth.trainable, v);
-    const eps = 1e-2;
+    const eps = 3e-3;
     const shifted = (sign: number) => {
       const moved = smooth.trainable.map((p, i) => tf.tidy(() => tf.add(p, tf.mul(v[i], sign * eps))));
       const g = gradient(smooth.loss, moved);
@@ -286,7 +292,7 @@ describe("blas convolutions and pooling equal the cpu backend's", () => {
     const minus = shifted(-1);
     hv.forEach((h, i) => {
       const fd = tf.tidy(() => tf.div(tf.sub(plus[i], minus[i]), 2 * eps));
-      // Central differences: O(eps^2) truncation (measured below 0.5% of max|Hv| here) plus float32 rounding over 2 eps.
+      // Central differences: O(eps^2) truncation plus float32 rounding of the gradients over 2 eps (measured: 0.07% of max|Hv| in the first block).
       assertClose(h, fd, { atol: 1e-2 * Math.max(...Array.from(h.dataSync(), Math.abs)), rtol: 0, what: `H v block ${i}` });
       fd.dispose();
     });

@@ -91,7 +91,8 @@ export function fusedMatMulKernel(blas: BlasLibrary): Kernel {
     if (!simple || (bias && !biasValues) || !a || !b) return fallback(args);
     const product = matMulInto(blas, args.backend, a, b, transposeA, transposeB);
     if (!product) return fallback(args);
-    if (bias && !layout(product.shape, bias.shape)) {
+    const fit = bias && layout(product.shape, bias.shape);
+    if (bias && (!fit || fit.kind === "leading")) {
       args.backend.disposeIntermediateTensorInfo(product);
       return fallback(args);
     }
@@ -116,24 +117,31 @@ export function biasAndActivation(values: Float32Array, bias: Float32Array | nul
 
 type BinaryOp = (a: number, b: number) => number;
 
+type Layout = { kind: "same" } | { kind: "scalar" } | { kind: "trailing" | "leading"; inner: number };
+
 /**
- * How b lines up with a for a fast loop: "same" (equal shapes), "scalar" (one element), "trailing" (b's shape
- * is a's last axes, leading 1s ignored: a bias or a per-feature scale), or null.
+ * How the smaller operand lines up with the larger for a fast loop: "same" (equal shapes), "scalar" (one
+ * element), "trailing" (its shape is the larger's last axes, leading 1s ignored: a bias, a per-feature scale;
+ * it repeats every `inner` entries) or "leading" (the larger's first axes then 1s, e.g. [n, 1] against [n, k]:
+ * each of its values covers `inner` consecutive entries); null for any other broadcast.
  */
-function layout(big: readonly number[], small: readonly number[]): "same" | "scalar" | "trailing" | null {
-  if (big.length === small.length && big.every((d, i) => d === small[i])) return "same";
-  if (size(small) === 1) return small.length <= big.length ? "scalar" : null;
-  let s = 0;
-  while (s < small.length && small[s] === 1) s++;
-  const tail = small.slice(s);
-  if (tail.length > big.length) return null;
-  const offset = big.length - tail.length;
-  return tail.every((d, i) => d === big[offset + i]) ? "trailing" : null;
+function layout(big: readonly number[], small: readonly number[]): Layout | null {
+  if (big.length === small.length && big.every((d, i) => d === small[i])) return { kind: "same" };
+  if (small.length > big.length) return null;
+  if (size(small) === 1) return { kind: "scalar" };
+  const aligned = [...Array<number>(big.length - small.length).fill(1), ...small];
+  let first = 0;
+  while (aligned[first] === 1 && big[first] !== 1) first++;
+  if (aligned.slice(first).every((d, i) => d === big[first + i])) return { kind: "trailing", inner: size(big.slice(first)) };
+  let last = big.length;
+  while (last > 0 && aligned[last - 1] === 1) last--;
+  if (aligned.slice(0, last).every((d, i) => d === big[i])) return { kind: "leading", inner: size(big.slice(last)) };
+  return null;
 }
 
 /**
- * Add / Sub / Mul / Div over float32 for same-shape, scalar and trailing-axis broadcasts either way round;
- * other cases go to the cpu kernel.
+ * Add / Sub / Mul / Div over float32 for same-shape, scalar, trailing- and leading-axis broadcasts either way
+ * round; other cases go to the cpu kernel.
  */
 export function binaryKernel(name: string, op: BinaryOp): Kernel {
   const fallback = cpuKernel(name);
@@ -147,9 +155,9 @@ export function binaryKernel(name: string, op: BinaryOp): Kernel {
     if (!how) return fallback(args);
     const out = new Float32Array(Math.max(av.length, bv.length));
     const shape = aBig ? a.shape : b.shape;
-    if (how === "same") {
+    if (how.kind === "same") {
       for (let i = 0; i < out.length; i++) out[i] = op(av[i], bv[i]);
-    } else if (how === "scalar") {
+    } else if (how.kind === "scalar") {
       if (aBig) {
         const s = bv[0];
         for (let i = 0; i < out.length; i++) out[i] = op(av[i], s);
@@ -157,24 +165,31 @@ export function binaryKernel(name: string, op: BinaryOp): Kernel {
         const s = av[0];
         for (let i = 0; i < out.length; i++) out[i] = op(s, bv[i]);
       }
-    } else if (aBig) {
-      const inner = bv.length;
-      for (let i = 0; i < out.length; i += inner) for (let j = 0; j < inner; j++) out[i + j] = op(av[i + j], bv[j]);
     } else {
-      const inner = av.length;
-      for (let i = 0; i < out.length; i += inner) for (let j = 0; j < inner; j++) out[i + j] = op(av[j], bv[i + j]);
+      const { inner } = how;
+      const trailing = how.kind === "trailing";
+      for (let i = 0, r = 0; i < out.length; i += inner, r++) {
+        for (let j = 0; j < inner; j++) {
+          const small = trailing ? j : r;
+          out[i + j] = aBig ? op(av[i + j], bv[small]) : op(av[small], bv[i + j]);
+        }
+      }
     }
     return args.backend.makeTensorInfo(shape, "float32", out);
   };
 }
 
-/** An elementwise float32 function of one input; other dtypes go to the cpu kernel. */
-export function unaryKernel(name: string, op: (x: number) => number): Kernel {
+/**
+ * An elementwise float32 function of one input (and the kernel's attributes, read once per call); other dtypes
+ * go to the cpu kernel.
+ */
+export function unaryKernel(name: string, makeOp: (attrs: tf.NamedAttrMap) => (x: number) => number): Kernel {
   const fallback = cpuKernel(name);
   return (args) => {
     const { x } = args.inputs as { x: tf.TensorInfo };
     const xv = floats(args.backend, x);
     if (!xv) return fallback(args);
+    const op = makeOp(args.attrs ?? {});
     const out = new Float32Array(xv.length);
     for (let i = 0; i < out.length; i++) out[i] = op(xv[i]);
     return args.backend.makeTensorInfo(x.shape, "float32", out);
@@ -201,5 +216,35 @@ export function sumKernel(): Kernel {
     const out = Float32Array.from(sums);
     const shape = keepDims ? x.shape.map((d, i) => (i < axes.length ? 1 : d)) : x.shape.slice(axes.length);
     return args.backend.makeTensorInfo(shape, "float32", out);
+  };
+}
+
+/**
+ * Gather along one axis without batch dims (a training batch taken from the dataset) as slice copies; other
+ * cases, and indices out of range (the cpu kernel's error), go to the cpu kernel.
+ */
+export function gatherKernel(): Kernel {
+  const fallback = cpuKernel("GatherV2");
+  return (args) => {
+    const { x, indices } = args.inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
+    const { axis, batchDims } = args.attrs as unknown as { axis: number; batchDims?: number };
+    const xv = args.backend.data.get(x.dataId).values;
+    const idx = args.backend.data.get(indices.dataId).values;
+    const typed = (xv instanceof Float32Array || xv instanceof Int32Array) && idx instanceof Int32Array;
+    if (!typed || (batchDims ?? 0) !== 0 || x.shape.length === 0) return fallback(args);
+    const a = axis < 0 ? axis + x.shape.length : axis;
+    const dim = x.shape[a];
+    for (let i = 0; i < idx.length; i++) if (!(idx[i] >= 0 && idx[i] < dim)) return fallback(args);
+    const outer = size(x.shape.slice(0, a));
+    const inner = size(x.shape.slice(a + 1));
+    const out = xv instanceof Float32Array ? new Float32Array(outer * idx.length * inner) : new Int32Array(outer * idx.length * inner);
+    let to = 0;
+    for (let o = 0; o < outer; o++) {
+      for (let i = 0; i < idx.length; i++, to += inner) {
+        const from = (o * dim + idx[i]) * inner;
+        out.set(xv.subarray(from, from + inner), to);
+      }
+    }
+    return args.backend.makeTensorInfo([...x.shape.slice(0, a), ...indices.shape, ...x.shape.slice(a + 1)], x.dtype, out);
   };
 }

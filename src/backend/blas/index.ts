@@ -6,7 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import { openBlas, type BlasLibrary } from "./library";
-import { batchMatMulKernel, fusedMatMulKernel, binaryKernel, unaryKernel, sumKernel, type Kernel } from "./dense";
+import { batchMatMulKernel, fusedMatMulKernel, binaryKernel, unaryKernel, sumKernel, gatherKernel as gatherV2Kernel, type Kernel } from "./dense";
 import { conv2dKernel, fusedConv2dKernel, conv2dBackpropInputKernel, conv2dBackpropFilterKernel, maxPoolKernel, maxPoolGradKernel, poolArgmaxKernel, gatherKernel, scatterKernel } from "./conv";
 
 export { blasCandidates, threadCount, type BlasLibrary } from "./library";
@@ -38,8 +38,15 @@ const KERNELS: Record<string, (blas: BlasLibrary) => Kernel> = {
   Sub: () => binaryKernel("Sub", (a, b) => a - b),
   Multiply: () => binaryKernel("Multiply", (a, b) => a * b),
   RealDiv: () => binaryKernel("RealDiv", (a, b) => a / b),
-  Relu: () => unaryKernel("Relu", (x) => (x > 0 ? x : 0)),
+  Relu: () => unaryKernel("Relu", () => (x) => (x > 0 || Number.isNaN(x) ? x : 0)),
+  // relu's gradient is dy * step(x); NaN stays NaN as in the cpu kernel.
+  Step: () =>
+    unaryKernel("Step", (attrs) => {
+      const alpha = (attrs.alpha as number | undefined) ?? 0;
+      return (x) => (x > 0 ? 1 : Number.isNaN(x) ? NaN : alpha);
+    }),
   Sum: sumKernel,
+  GatherV2: gatherV2Kernel,
 };
 
 /** The kernel names the blas backend replaces or adds. */
