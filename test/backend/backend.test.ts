@@ -188,7 +188,7 @@ test("blas threads: WEIGHTSCOPE_THREADS and ready({ threads }) set them, backend
   const { stdout, stderr } = fresh(script, { WEIGHTSCOPE_THREADS: "1" });
   assert.equal(stderr, "");
   const [first, second] = stdout.trim().split("\n");
-  assert.match(first, /^OpenBLAS [\d.]+ \((pthreads|OpenMP|sequential), 1 thread\)$/);
+  assert.match(first, /^OpenBLAS [\d.]+ \((\w+ kernels, )?(pthreads|OpenMP|sequential), 1 thread\)$/);
   const sequential = first.includes("sequential");
   assert.match(second, sequential ? /1 thread\) \| .*1 thread\)$/ : /2 threads\) \| .*2 threads\)$/);
   const bad = fresh(AUTO, { WEIGHTSCOPE_THREADS: "two" });

@@ -23,7 +23,7 @@ interface ConvAttrs {
 type Geometry = tf.backend_util.Conv2DInfo;
 
 /** Floats of patch matrix per chunk (16 MB). */
-const COLUMN_BUDGET = 1 << 22;
+const COLUMN_BUDGET = 1 << 20;
 
 function geometry(xShape: readonly number[], filterShape: readonly number[], attrs: ConvAttrs): Geometry {
   return tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number], filterShape as [number, number, number, number], attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, false, "channelsLast");
@@ -45,42 +45,54 @@ function pointwise(g: Geometry): boolean {
 }
 
 /**
- * Visits every (patch row, input offset) pair of samples [first, first + count): row r of the patch matrix,
- * column block t (window tap), and the offset of the tap's C input channels in x, or -1 for padding.
+ * For one sample, the offset in x (from the sample's start) of the C input channels that each (patch row,
+ * window tap) reads, row-major over rows then taps, or -1 where the tap falls on padding.
  */
-function forEachTap(g: Geometry, first: number, count: number, visit: (colOffset: number, xOffset: number) => void): void {
+function tapOffsets(g: Geometry): Int32Array {
   const { inHeight, inWidth, inChannels: c, outHeight, outWidth, filterHeight, filterWidth } = g;
-  const k = filterHeight * filterWidth * c;
-  let row = 0;
-  for (let n = first; n < first + count; n++) {
-    for (let oh = 0; oh < outHeight; oh++) {
-      for (let ow = 0; ow < outWidth; ow++, row++) {
-        for (let i = 0; i < filterHeight; i++) {
-          const ih = oh * g.strideHeight - g.padInfo.top + i * g.dilationHeight;
-          for (let j = 0; j < filterWidth; j++) {
-            const iw = ow * g.strideWidth - g.padInfo.left + j * g.dilationWidth;
-            const inside = ih >= 0 && ih < inHeight && iw >= 0 && iw < inWidth;
-            visit(row * k + (i * filterWidth + j) * c, inside ? ((n * inHeight + ih) * inWidth + iw) * c : -1);
-          }
+  const offsets = new Int32Array(outHeight * outWidth * filterHeight * filterWidth);
+  let t = 0;
+  for (let oh = 0; oh < outHeight; oh++) {
+    for (let ow = 0; ow < outWidth; ow++) {
+      for (let i = 0; i < filterHeight; i++) {
+        const ih = oh * g.strideHeight - g.padInfo.top + i * g.dilationHeight;
+        for (let j = 0; j < filterWidth; j++, t++) {
+          const iw = ow * g.strideWidth - g.padInfo.left + j * g.dilationWidth;
+          offsets[t] = ih >= 0 && ih < inHeight && iw >= 0 && iw < inWidth ? (ih * inWidth + iw) * c : -1;
         }
       }
     }
   }
+  return offsets;
 }
 
-function im2col(x: Float32Array, g: Geometry, first: number, count: number, col: Float32Array): void {
+/** The patch matrix of samples [first, first + count): one row per output position, C values per tap. */
+function im2col(x: Float32Array, g: Geometry, offsets: Int32Array, first: number, count: number, col: Float32Array): void {
   const c = g.inChannels;
-  forEachTap(g, first, count, (to, from) => {
-    if (from < 0) col.fill(0, to, to + c);
-    else for (let q = 0; q < c; q++) col[to + q] = x[from + q];
-  });
+  const sampleSize = g.inHeight * g.inWidth * c;
+  let to = 0;
+  for (let n = first; n < first + count; n++) {
+    const base = n * sampleSize;
+    for (let t = 0; t < offsets.length; t++, to += c) {
+      const from = offsets[t];
+      if (from < 0) for (let q = 0; q < c; q++) col[to + q] = 0;
+      else for (let q = 0, f = base + from; q < c; q++) col[to + q] = x[f + q];
+    }
+  }
 }
 
-function col2im(col: Float32Array, g: Geometry, first: number, count: number, dx: Float32Array): void {
+/** The adjoint of im2col: every patch entry added back to the input position it was read from. */
+function col2im(col: Float32Array, g: Geometry, offsets: Int32Array, first: number, count: number, dx: Float32Array): void {
   const c = g.inChannels;
-  forEachTap(g, first, count, (from, to) => {
-    if (to >= 0) for (let q = 0; q < c; q++) dx[to + q] += col[from + q];
-  });
+  const sampleSize = g.inHeight * g.inWidth * c;
+  let from = 0;
+  for (let n = first; n < first + count; n++) {
+    const base = n * sampleSize;
+    for (let t = 0; t < offsets.length; t++, from += c) {
+      const to = offsets[t];
+      if (to >= 0) for (let q = 0, d = base + to; q < c; q++) dx[d + q] += col[from + q];
+    }
+  }
 }
 
 /** x * filter into out ([N, outH, outW, outC]). */
@@ -94,9 +106,10 @@ function convolve(blas: BlasLibrary, x: Float32Array, filter: Float32Array, g: G
   }
   const step = chunkSamples(g);
   const col = new Float32Array(Math.min(step, g.batchSize) * rows * k);
+  const offsets = tapOffsets(g);
   for (let first = 0; first < g.batchSize; first += step) {
     const count = Math.min(step, g.batchSize - first);
-    im2col(x, g, first, count, col);
+    im2col(x, g, offsets, first, count, col);
     blas.sgemm(false, false, count * rows, outC, k, 1, col, k, filter, outC, 0, out.subarray(first * rows * outC, (first + count) * rows * outC), outC);
   }
 }
@@ -165,10 +178,11 @@ export function conv2dBackpropInputKernel(blas: BlasLibrary): Kernel {
     } else {
       const step = chunkSamples(g);
       const col = new Float32Array(Math.min(step, g.batchSize) * rows * k);
+      const offsets = tapOffsets(g);
       for (let first = 0; first < g.batchSize; first += step) {
         const count = Math.min(step, g.batchSize - first);
         blas.sgemm(false, true, count * rows, k, outC, 1, dv.subarray(first * rows * outC), outC, fv, outC, 0, col, k);
-        col2im(col, g, first, count, dx);
+        col2im(col, g, offsets, first, count, dx);
       }
     }
     return args.backend.makeTensorInfo(attrs.inputShape, "float32", dx);
@@ -196,9 +210,10 @@ export function conv2dBackpropFilterKernel(blas: BlasLibrary): Kernel {
     } else {
       const step = chunkSamples(g);
       const col = new Float32Array(Math.min(step, g.batchSize) * rows * k);
+      const offsets = tapOffsets(g);
       for (let first = 0; first < g.batchSize; first += step) {
         const count = Math.min(step, g.batchSize - first);
-        im2col(xv, g, first, count, col);
+        im2col(xv, g, offsets, first, count, col);
         blas.sgemm(true, false, k, outC, count * rows, 1, col, k, dv.subarray(first * rows * outC), outC, first === 0 ? 0 : 1, dw, outC);
       }
     }

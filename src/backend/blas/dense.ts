@@ -92,7 +92,7 @@ export function fusedMatMulKernel(blas: BlasLibrary): Kernel {
     const product = matMulInto(blas, args.backend, a, b, transposeA, transposeB);
     if (!product) return fallback(args);
     const fit = bias && layout(product.shape, bias.shape);
-    if (bias && (!fit || fit.kind === "leading")) {
+    if (bias && (!fit || fit.kind === LEADING)) {
       args.backend.disposeIntermediateTensorInfo(product);
       return fallback(args);
     }
@@ -115,9 +115,43 @@ export function biasAndActivation(values: Float32Array, bias: Float32Array | nul
   }
 }
 
-type BinaryOp = (a: number, b: number) => number;
+/**
+ * Loops are compiled once per operation from its expression: V8 keeps type feedback per function body, so one
+ * shared loop calling op(a, b) for Add, Sub, Mul and Div turns megamorphic, stops inlining and boxes every
+ * float (measured: 70 ns per element on a bias add, against about 2 ns inlined).
+ */
+type BinaryLoop = (av: Float32Array, bv: Float32Array, out: Float32Array, kind: number, inner: number, aBig: boolean) => void;
+type UnaryLoop = (xv: Float32Array, out: Float32Array, alpha: number) => void;
 
-type Layout = { kind: "same" } | { kind: "scalar" } | { kind: "trailing" | "leading"; inner: number };
+const SAME = 0;
+const SCALAR = 1;
+const TRAILING = 2;
+const LEADING = 3;
+
+function compileBinaryLoop(expression: string): BinaryLoop {
+  const body = `
+    const n = out.length;
+    if (kind === ${SAME}) { for (let i = 0; i < n; i++) { const a = av[i], b = bv[i]; out[i] = ${expression}; } return; }
+    if (kind === ${SCALAR}) {
+      if (aBig) { const b = bv[0]; for (let i = 0; i < n; i++) { const a = av[i]; out[i] = ${expression}; } }
+      else { const a = av[0]; for (let i = 0; i < n; i++) { const b = bv[i]; out[i] = ${expression}; } }
+      return;
+    }
+    for (let i = 0, r = 0; i < n; i += inner, r++) {
+      if (kind === ${TRAILING}) {
+        if (aBig) { for (let j = 0; j < inner; j++) { const a = av[i + j], b = bv[j]; out[i + j] = ${expression}; } }
+        else { for (let j = 0; j < inner; j++) { const a = av[j], b = bv[i + j]; out[i + j] = ${expression}; } }
+      } else if (aBig) { const b = bv[r]; for (let j = 0; j < inner; j++) { const a = av[i + j]; out[i + j] = ${expression}; } }
+      else { const a = av[r]; for (let j = 0; j < inner; j++) { const b = bv[i + j]; out[i + j] = ${expression}; } }
+    }`;
+  return new Function("av", "bv", "out", "kind", "inner", "aBig", body) as BinaryLoop;
+}
+
+function compileUnaryLoop(expression: string): UnaryLoop {
+  return new Function("xv", "out", "alpha", `for (let i = 0; i < out.length; i++) { const x = xv[i]; out[i] = ${expression}; }`) as UnaryLoop;
+}
+
+type Layout = { kind: typeof SAME | typeof SCALAR } | { kind: typeof TRAILING | typeof LEADING; inner: number };
 
 /**
  * How the smaller operand lines up with the larger for a fast loop: "same" (equal shapes), "scalar" (one
@@ -126,25 +160,26 @@ type Layout = { kind: "same" } | { kind: "scalar" } | { kind: "trailing" | "lead
  * each of its values covers `inner` consecutive entries); null for any other broadcast.
  */
 function layout(big: readonly number[], small: readonly number[]): Layout | null {
-  if (big.length === small.length && big.every((d, i) => d === small[i])) return { kind: "same" };
+  if (big.length === small.length && big.every((d, i) => d === small[i])) return { kind: SAME };
   if (small.length > big.length) return null;
-  if (size(small) === 1) return { kind: "scalar" };
+  if (size(small) === 1) return { kind: SCALAR };
   const aligned = [...Array<number>(big.length - small.length).fill(1), ...small];
   let first = 0;
   while (aligned[first] === 1 && big[first] !== 1) first++;
-  if (aligned.slice(first).every((d, i) => d === big[first + i])) return { kind: "trailing", inner: size(big.slice(first)) };
+  if (aligned.slice(first).every((d, i) => d === big[first + i])) return { kind: TRAILING, inner: size(big.slice(first)) };
   let last = big.length;
   while (last > 0 && aligned[last - 1] === 1) last--;
-  if (aligned.slice(0, last).every((d, i) => d === big[i])) return { kind: "leading", inner: size(big.slice(last)) };
+  if (aligned.slice(0, last).every((d, i) => d === big[i])) return { kind: LEADING, inner: size(big.slice(last)) };
   return null;
 }
 
 /**
  * Add / Sub / Mul / Div over float32 for same-shape, scalar, trailing- and leading-axis broadcasts either way
- * round; other cases go to the cpu kernel.
+ * round; other cases go to the cpu kernel. `expression` computes the result from a and b.
  */
-export function binaryKernel(name: string, op: BinaryOp): Kernel {
+export function binaryKernel(name: string, expression: string): Kernel {
   const fallback = cpuKernel(name);
+  const loop = compileBinaryLoop(expression);
   return (args) => {
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
     const av = floats(args.backend, a);
@@ -154,44 +189,24 @@ export function binaryKernel(name: string, op: BinaryOp): Kernel {
     const how = aBig ? layout(a.shape, b.shape) : layout(b.shape, a.shape);
     if (!how) return fallback(args);
     const out = new Float32Array(Math.max(av.length, bv.length));
-    const shape = aBig ? a.shape : b.shape;
-    if (how.kind === "same") {
-      for (let i = 0; i < out.length; i++) out[i] = op(av[i], bv[i]);
-    } else if (how.kind === "scalar") {
-      if (aBig) {
-        const s = bv[0];
-        for (let i = 0; i < out.length; i++) out[i] = op(av[i], s);
-      } else {
-        const s = av[0];
-        for (let i = 0; i < out.length; i++) out[i] = op(s, bv[i]);
-      }
-    } else {
-      const { inner } = how;
-      const trailing = how.kind === "trailing";
-      for (let i = 0, r = 0; i < out.length; i += inner, r++) {
-        for (let j = 0; j < inner; j++) {
-          const small = trailing ? j : r;
-          out[i + j] = aBig ? op(av[i + j], bv[small]) : op(av[small], bv[i + j]);
-        }
-      }
-    }
-    return args.backend.makeTensorInfo(shape, "float32", out);
+    loop(av, bv, out, how.kind, "inner" in how ? how.inner : 0, aBig);
+    return args.backend.makeTensorInfo(aBig ? a.shape : b.shape, "float32", out);
   };
 }
 
 /**
- * An elementwise float32 function of one input (and the kernel's attributes, read once per call); other dtypes
- * go to the cpu kernel.
+ * An elementwise float32 function of one input x (and the kernel's `alpha` attribute, where it has one);
+ * other dtypes go to the cpu kernel.
  */
-export function unaryKernel(name: string, makeOp: (attrs: tf.NamedAttrMap) => (x: number) => number): Kernel {
+export function unaryKernel(name: string, expression: string): Kernel {
   const fallback = cpuKernel(name);
+  const loop = compileUnaryLoop(expression);
   return (args) => {
     const { x } = args.inputs as { x: tf.TensorInfo };
     const xv = floats(args.backend, x);
     if (!xv) return fallback(args);
-    const op = makeOp(args.attrs ?? {});
     const out = new Float32Array(xv.length);
-    for (let i = 0; i < out.length; i++) out[i] = op(xv[i]);
+    loop(xv, out, (args.attrs?.alpha as number | undefined) ?? 0);
     return args.backend.makeTensorInfo(x.shape, "float32", out);
   };
 }

@@ -34,17 +34,12 @@ const KERNELS: Record<string, (blas: BlasLibrary) => Kernel> = {
   WsPoolArgmax: () => poolArgmaxKernel,
   WsGather: () => gatherKernel,
   WsScatter: () => scatterKernel,
-  Add: () => binaryKernel("Add", (a, b) => a + b),
-  Sub: () => binaryKernel("Sub", (a, b) => a - b),
-  Multiply: () => binaryKernel("Multiply", (a, b) => a * b),
-  RealDiv: () => binaryKernel("RealDiv", (a, b) => a / b),
-  Relu: () => unaryKernel("Relu", () => (x) => (x > 0 || Number.isNaN(x) ? x : 0)),
-  // relu's gradient is dy * step(x); NaN stays NaN as in the cpu kernel.
-  Step: () =>
-    unaryKernel("Step", (attrs) => {
-      const alpha = (attrs.alpha as number | undefined) ?? 0;
-      return (x) => (x > 0 ? 1 : Number.isNaN(x) ? NaN : alpha);
-    }),
+  Add: () => binaryKernel("Add", "a + b"),
+  Sub: () => binaryKernel("Sub", "a - b"),
+  Multiply: () => binaryKernel("Multiply", "a * b"),
+  RealDiv: () => binaryKernel("RealDiv", "a / b"),
+  Relu: () => unaryKernel("Relu", "x > 0 || x !== x ? x : 0"), // NaN stays NaN, as in the cpu kernel
+  Step: () => unaryKernel("Step", "x > 0 ? 1 : x !== x ? x : alpha"), // relu's gradient is dy * step(x)
   Sum: sumKernel,
   GatherV2: gatherV2Kernel,
 };

@@ -16,7 +16,7 @@ export interface BlasLibrary {
   file: string;
   /** Sets the number of BLAS threads (OpenBLAS; other libraries manage their own). */
   setThreads(count: number): void;
-  /** e.g. "OpenBLAS 0.3.21 (pthreads, 2 threads)". */
+  /** e.g. "OpenBLAS 0.3.21 (SkylakeX kernels, pthreads, 2 threads)". */
   describe(): string;
 }
 
@@ -39,6 +39,44 @@ export function blasCandidates(env: NodeJS.ProcessEnv = process.env, platform: N
   const arch = os.arch() === "arm64" ? "aarch64-linux-gnu" : "x86_64-linux-gnu";
   // The update-alternatives name first (Debian/Ubuntu libopenblas0-*), then each flavour's own folder.
   return ["libopenblas.so.0", ...["pthread", "openmp", "serial"].map((flavour) => `/usr/lib/${arch}/openblas-${flavour}/libopenblas.so.0`), "libopenblas.so"];
+}
+
+/**
+ * The OpenBLAS kernel family this x86-64 CPU supports, from its /proc/cpuinfo flags: OpenBLAS 0.3.21 does not
+ * know recent Intel models (e.g. Sapphire Rapids in a VM) and falls back to its SSE3 "Prescott" kernels,
+ * 3-4x slower at sgemm than the AVX-512 ones on the same CPU (measured here). SkylakeX and Haswell carry the
+ * sgemm kernels OpenBLAS would pick for any AVX-512 or AVX2 CPU it does know. Null elsewhere.
+ */
+export function openblasCoreType(cpuinfo: string | null = readCpuinfo()): string | null {
+  if (os.arch() !== "x64" || cpuinfo === null) return null;
+  const line = cpuinfo.split("\n").find((l) => l.startsWith("flags"));
+  if (!line) return null;
+  const flags = new Set(line.split(":")[1]?.trim().split(/\s+/) ?? []);
+  if (["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"].every((f) => flags.has(f))) return "SkylakeX";
+  if (flags.has("avx2") && flags.has("fma")) return "Haswell";
+  return null;
+}
+
+function readCpuinfo(): string | null {
+  try {
+    return fs.readFileSync("/proc/cpuinfo", "utf8");
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * koffi.load with OPENBLAS_CORETYPE set from the CPU's flags unless the user set it (OpenBLAS reads it once, when
+ * it loads); removed again afterwards so that child processes (benchmark references) see the user's environment.
+ */
+function loadWithCoreType(koffi: Koffi, file: string): KoffiLibrary {
+  const hint = process.env.OPENBLAS_CORETYPE === undefined && file !== ACCELERATE ? openblasCoreType() : null;
+  if (hint) process.env.OPENBLAS_CORETYPE = hint;
+  try {
+    return koffi.load(file);
+  } finally {
+    if (hint) delete process.env.OPENBLAS_CORETYPE;
+  }
 }
 
 /** The number of BLAS threads: the option, else WEIGHTSCOPE_THREADS, else the machine's cores. */
@@ -71,7 +109,7 @@ export function openBlas(env: NodeJS.ProcessEnv = process.env): BlasLibrary {
     }
     let lib: KoffiLibrary;
     try {
-      lib = koffi.load(file);
+      lib = loadWithCoreType(koffi, file);
     } catch (err) {
       reasons.push(`${file}: ${(err as Error).message.split("\n")[0]}`);
       continue;
@@ -101,6 +139,7 @@ function bind(lib: KoffiLibrary, file: string): BlasLibrary {
   const getThreads = optional(lib, "int openblas_get_num_threads(void)");
   const getConfig = optional(lib, "const char *openblas_get_config(void)");
   const getParallel = optional(lib, "int openblas_get_parallel(void)");
+  const getCore = optional(lib, "const char *openblas_get_corename(void)");
   const sgemm: Sgemm = (transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) => {
     raw(CBLAS_ROW_MAJOR, transA ? CBLAS_TRANS : CBLAS_NO_TRANS, transB ? CBLAS_TRANS : CBLAS_NO_TRANS, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   };
@@ -116,7 +155,8 @@ function bind(lib: KoffiLibrary, file: string): BlasLibrary {
         const version = /OpenBLAS\s+([\d.]+)/.exec(config)?.[1];
         const parallel = getParallel ? ["sequential", "pthreads", "OpenMP"][getParallel() as number] ?? "unknown threading" : "unknown threading";
         const threads = getThreads ? (getThreads() as number) : 1;
-        return `OpenBLAS${version ? ` ${version}` : ""} (${parallel}, ${threads} thread${threads === 1 ? "" : "s"})`;
+        const core = getCore ? `${String(getCore())} kernels, ` : "";
+        return `OpenBLAS${version ? ` ${version}` : ""} (${core}${parallel}, ${threads} thread${threads === 1 ? "" : "s"})`;
       }
       // Accelerate and other BLAS libraries manage their threads themselves.
       return `${file === ACCELERATE ? "Apple Accelerate" : `BLAS ${path.basename(file)}`} (threads managed by the library)`;
