@@ -118,7 +118,8 @@ export function biasAndActivation(values: Float32Array, bias: Float32Array | nul
 /**
  * Loops are compiled once per operation from its expression: V8 keeps type feedback per function body, so one
  * shared loop calling op(a, b) for Add, Sub, Mul and Div turns megamorphic, stops inlining and boxes every
- * float (measured: 70 ns per element on a bias add, against about 2 ns inlined).
+ * float (measured on a loaded 2-core machine: a [128, 32, 32, 32] + [32] bias add took 300 ms that way, 60 ms
+ * compiled).
  */
 type BinaryLoop = (av: Float32Array, bv: Float32Array, out: Float32Array, kind: number, inner: number, aBig: boolean) => void;
 type UnaryLoop = (xv: Float32Array, out: Float32Array, alpha: number) => void;
