@@ -120,11 +120,12 @@ describe("blas kernels equal the cpu kernels", () => {
     }
   });
 
-  test("Add, Sub, Mul, Div: same shape, scalars, trailing- and leading-axis broadcasts either way round; other broadcasts and int32 fall back", async (t) => {
+  test("Add, Sub, Mul, Div: same shape, scalars and every kind of broadcast, either way round; int32 falls back", async (t) => {
     if (skipUnlessBlas(t)) return;
     const pairs: [number[], number[]][] = [
       [[3, 4], [3, 4]], [[3, 4], []], [[], [3, 4]], [[3, 4], [1]], [[3, 4], [4]], [[4], [3, 4]], [[2, 3, 4], [3, 4]], [[1, 4], [3, 4]], [[2, 3, 4], [1, 1, 4]],
-      [[3, 1], [3, 4]], [[3, 4], [3, 1]], [[2, 3, 1], [2, 3, 4]], [[2, 3, 4], [1, 3, 1]], [[4, 1], [1, 4]], [[2, 1, 4], [3, 1]], [[0, 4], [4]],
+      [[3, 1], [3, 4]], [[3, 4], [3, 1]], [[2, 3, 1], [2, 3, 4]], [[2, 3, 4], [1, 3, 1]], [[4, 1], [1, 4]], [[2, 1, 4], [3, 1]], [[5, 6, 7], [5, 1, 7]],
+      [[2, 1, 3, 1], [1, 4, 1, 5]], [[1], []], [[], []], [[0, 4], [4]],
     ];
     const ops = { add: tf.add, sub: tf.sub, mul: tf.mul, div: tf.div };
     for (const [name, op] of Object.entries(ops)) {
@@ -141,7 +142,7 @@ describe("blas kernels equal the cpu kernels", () => {
     assert.deepEqual(ints.blas, ints.cpu);
   });
 
-  test("Relu, Step and Sum over leading axes are exact (NaN kept); other axes fall back", async (t) => {
+  test("Relu, Step, Neg, Exp, Log, Sqrt, Square and Sum over leading axes are exact (NaN kept); other axes fall back", async (t) => {
     if (skipUnlessBlas(t)) return;
     const x = data([5, 3, 4]);
     x[0] = -0;
@@ -151,6 +152,11 @@ describe("blas kernels equal the cpu kernels", () => {
       tf.relu(tensor(x, [5, 3, 4])),
       tf.step(tensor(x, [5, 3, 4])),
       tf.step(tensor(x, [5, 3, 4]), 0.25),
+      tf.neg(tensor(x, [5, 3, 4])),
+      tf.exp(tensor(x, [5, 3, 4])),
+      tf.log(tensor(x, [5, 3, 4])),
+      tf.sqrt(tensor(x, [5, 3, 4])),
+      tf.square(tensor(x, [5, 3, 4])),
       tf.sum(tensor(x, [5, 3, 4]), 0),
       tf.sum(tensor(x, [5, 3, 4]), [1, 0], true),
       tf.sum(tensor(x, [5, 3, 4]), -3),

@@ -10,7 +10,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import type { BlasLibrary } from "./library";
-import { cpuKernel, floats, biasAndActivation, type Kernel, type KernelArgs } from "./dense";
+import { cpuKernel, floats, biasAndActivation, repeatsAlongLastAxes, type Kernel, type KernelArgs } from "./dense";
 
 type Pad = "same" | "valid" | number | tf.backend_util.ExplicitPadding;
 interface ConvAttrs {
@@ -143,8 +143,9 @@ export function fusedConv2dKernel(blas: BlasLibrary): Kernel {
     const fv = filter && floats(args.backend, filter);
     const bv = bias ? floats(args.backend, bias) : null;
     const simple = (attrs.activation === "linear" || attrs.activation === "relu") && !preluActivationWeights;
-    if (!x || !filter || !xv || !fv || !simple || (bias && bv?.length !== filter.shape[3] && bv?.length !== 1) || !nhwc(attrs)) return fallback(args);
+    if (!x || !filter || !xv || !fv || !simple || (bias && !bv) || !nhwc(attrs)) return fallback(args);
     const g = geometry(x.shape, filter.shape, attrs);
+    if (bias && !repeatsAlongLastAxes(g.outShape, bias.shape)) return fallback(args);
     const out = new Float32Array(g.batchSize * g.outHeight * g.outWidth * g.outChannels);
     convolve(blas, xv, fv, g, out);
     biasAndActivation(out, bv, attrs.activation === "relu");

@@ -1,7 +1,8 @@
 /**
  * The blas backend's dense kernels: matrix products through sgemm (transposes as BLAS flags, never
  * materialised) and the elementwise work of a training step as plain loops over Float32Arrays. Each kernel
- * handles the common float32 layouts and hands every other case to the cpu backend's kernel unchanged.
+ * handles float32 and hands every other case (other dtypes, layouts it does not cover) to the cpu backend's
+ * kernel unchanged.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
@@ -91,14 +92,21 @@ export function fusedMatMulKernel(blas: BlasLibrary): Kernel {
     if (!simple || (bias && !biasValues) || !a || !b) return fallback(args);
     const product = matMulInto(blas, args.backend, a, b, transposeA, transposeB);
     if (!product) return fallback(args);
-    const fit = bias && layout(product.shape, bias.shape);
-    if (bias && (!fit || fit.kind === LEADING)) {
+    if (bias && !repeatsAlongLastAxes(product.shape, bias.shape)) {
       args.backend.disposeIntermediateTensorInfo(product);
       return fallback(args);
     }
     biasAndActivation(args.backend.data.get(product.dataId).values as Float32Array, biasValues, activation === "relu");
     return product;
   };
+}
+
+/** True when `small`, leading 1s dropped, is the last axes of `big`: its values repeat every size(small) entries. */
+export function repeatsAlongLastAxes(big: readonly number[], small: readonly number[]): boolean {
+  let first = 0;
+  while (first < small.length && small[first] === 1) first++;
+  const tail = small.slice(first);
+  return tail.length <= big.length && tail.every((d, i) => d === big[big.length - tail.length + i]);
 }
 
 /**
@@ -121,62 +129,94 @@ export function biasAndActivation(values: Float32Array, bias: Float32Array | nul
  * float (measured on a loaded 2-core machine: a [128, 32, 32, 32] + [32] bias add took 300 ms that way, 60 ms
  * compiled).
  */
-type BinaryLoop = (av: Float32Array, bv: Float32Array, out: Float32Array, kind: number, inner: number, aBig: boolean) => void;
+type BinaryLoop = (av: Float32Array, bv: Float32Array, out: Float32Array, shape: Int32Array, aStrides: Int32Array, bStrides: Int32Array) => void;
 type UnaryLoop = (xv: Float32Array, out: Float32Array, alpha: number) => void;
 
-const SAME = 0;
-const SCALAR = 1;
-const TRAILING = 2;
-const LEADING = 3;
-
+/**
+ * out = a (op) b over a broadcast given as the output's collapsed shape and each operand's strides in it (0
+ * along its broadcast axes). Equal shapes are one flat loop; otherwise the last axis is the inner loop and an
+ * odometer walks the others.
+ */
 function compileBinaryLoop(expression: string): BinaryLoop {
   const body = `
-    const n = out.length;
-    if (kind === ${SAME}) { for (let i = 0; i < n; i++) { const a = av[i], b = bv[i]; out[i] = ${expression}; } return; }
-    if (kind === ${SCALAR}) {
-      if (aBig) { const b = bv[0]; for (let i = 0; i < n; i++) { const a = av[i]; out[i] = ${expression}; } }
-      else { const a = av[0]; for (let i = 0; i < n; i++) { const b = bv[i]; out[i] = ${expression}; } }
+    const rank = shape.length;
+    if (rank === 1 && aStrides[0] === 1 && bStrides[0] === 1) {
+      for (let i = 0; i < out.length; i++) { const a = av[i], b = bv[i]; out[i] = ${expression}; }
       return;
     }
-    for (let i = 0, r = 0; i < n; i += inner, r++) {
-      if (kind === ${TRAILING}) {
-        if (aBig) { for (let j = 0; j < inner; j++) { const a = av[i + j], b = bv[j]; out[i + j] = ${expression}; } }
-        else { for (let j = 0; j < inner; j++) { const a = av[j], b = bv[i + j]; out[i + j] = ${expression}; } }
-      } else if (aBig) { const b = bv[r]; for (let j = 0; j < inner; j++) { const a = av[i + j]; out[i + j] = ${expression}; } }
-      else { const a = av[r]; for (let j = 0; j < inner; j++) { const b = bv[i + j]; out[i + j] = ${expression}; } }
+    const inner = shape[rank - 1], aStep = aStrides[rank - 1], bStep = bStrides[rank - 1];
+    const counter = new Int32Array(rank);
+    let aBase = 0, bBase = 0;
+    for (let o = 0; o < out.length; o += inner) {
+      for (let j = 0, ai = aBase, bi = bBase; j < inner; j++, ai += aStep, bi += bStep) { const a = av[ai], b = bv[bi]; out[o + j] = ${expression}; }
+      for (let d = rank - 2; d >= 0; d--) {
+        aBase += aStrides[d];
+        bBase += bStrides[d];
+        if (++counter[d] < shape[d]) break;
+        aBase -= aStrides[d] * shape[d];
+        bBase -= bStrides[d] * shape[d];
+        counter[d] = 0;
+      }
     }`;
-  return new Function("av", "bv", "out", "kind", "inner", "aBig", body) as BinaryLoop;
+  return new Function("av", "bv", "out", "shape", "aStrides", "bStrides", body) as BinaryLoop;
 }
 
 function compileUnaryLoop(expression: string): UnaryLoop {
   return new Function("xv", "out", "alpha", `for (let i = 0; i < out.length; i++) { const x = xv[i]; out[i] = ${expression}; }`) as UnaryLoop;
 }
 
-type Layout = { kind: typeof SAME | typeof SCALAR } | { kind: typeof TRAILING | typeof LEADING; inner: number };
-
 /**
- * How the smaller operand lines up with the larger for a fast loop: "same" (equal shapes), "scalar" (one
- * element), "trailing" (its shape is the larger's last axes, leading 1s ignored: a bias, a per-feature scale;
- * it repeats every `inner` entries) or "leading" (the larger's first axes then 1s, e.g. [n, 1] against [n, k]:
- * each of its values covers `inner` consecutive entries); null for any other broadcast.
+ * The output shape of a broadcast and each operand's strides in it (0 along axes where it is broadcast), with
+ * size-1 axes dropped and adjacent axes merged wherever both operands step through them contiguously (so
+ * [n, k] + [k] is one [n, k] walk and [n, k] - [n, 1] an [n, k] walk with stride 0 inside). Null when the
+ * shapes do not broadcast (the cpu kernel reports that).
  */
-function layout(big: readonly number[], small: readonly number[]): Layout | null {
-  if (big.length === small.length && big.every((d, i) => d === small[i])) return { kind: SAME };
-  if (small.length > big.length) return null;
-  if (size(small) === 1) return { kind: SCALAR };
-  const aligned = [...Array<number>(big.length - small.length).fill(1), ...small];
-  let first = 0;
-  while (aligned[first] === 1 && big[first] !== 1) first++;
-  if (aligned.slice(first).every((d, i) => d === big[first + i])) return { kind: TRAILING, inner: size(big.slice(first)) };
-  let last = big.length;
-  while (last > 0 && aligned[last - 1] === 1) last--;
-  if (aligned.slice(0, last).every((d, i) => d === big[i])) return { kind: LEADING, inner: size(big.slice(last)) };
-  return null;
+export function broadcastWalk(aShape: readonly number[], bShape: readonly number[]): { outShape: number[]; shape: Int32Array; aStrides: Int32Array; bStrides: Int32Array } | null {
+  let out: number[];
+  try {
+    out = tf.backend_util.assertAndGetBroadcastShape(aShape as number[], bShape as number[]);
+  } catch {
+    return null;
+  }
+  const stridesIn = (shape: readonly number[]) => {
+    const aligned = [...Array<number>(out.length - shape.length).fill(1), ...shape];
+    const strides = new Array<number>(out.length);
+    for (let d = out.length - 1, step = 1; d >= 0; d--) {
+      strides[d] = aligned[d] === 1 ? 0 : step;
+      step *= aligned[d];
+    }
+    return strides;
+  };
+  const as = stridesIn(aShape);
+  const bs = stridesIn(bShape);
+  const shape: number[] = [];
+  const aStrides: number[] = [];
+  const bStrides: number[] = [];
+  out.forEach((extent, d) => {
+    if (extent === 1) return;
+    const last = shape.length - 1;
+    if (last >= 0 && aStrides[last] === as[d] * extent && bStrides[last] === bs[d] * extent) {
+      shape[last] *= extent;
+      aStrides[last] = as[d];
+      bStrides[last] = bs[d];
+    } else {
+      shape.push(extent);
+      aStrides.push(as[d]);
+      bStrides.push(bs[d]);
+    }
+  });
+  if (shape.length === 0) {
+    // One element: a flat loop of length 1.
+    shape.push(1);
+    aStrides.push(1);
+    bStrides.push(1);
+  }
+  return { outShape: out, shape: Int32Array.from(shape), aStrides: Int32Array.from(aStrides), bStrides: Int32Array.from(bStrides) };
 }
 
 /**
- * Add / Sub / Mul / Div over float32 for same-shape, scalar, trailing- and leading-axis broadcasts either way
- * round; other cases go to the cpu kernel. `expression` computes the result from a and b.
+ * Add / Sub / Mul / Div over float32 with any broadcast; other dtypes go to the cpu kernel. `expression`
+ * computes the result from a and b.
  */
 export function binaryKernel(name: string, expression: string): Kernel {
   const fallback = cpuKernel(name);
@@ -185,13 +225,11 @@ export function binaryKernel(name: string, expression: string): Kernel {
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
     const av = floats(args.backend, a);
     const bv = floats(args.backend, b);
-    if (!av || !bv) return fallback(args);
-    const aBig = av.length >= bv.length;
-    const how = aBig ? layout(a.shape, b.shape) : layout(b.shape, a.shape);
-    if (!how) return fallback(args);
-    const out = new Float32Array(Math.max(av.length, bv.length));
-    loop(av, bv, out, how.kind, "inner" in how ? how.inner : 0, aBig);
-    return args.backend.makeTensorInfo(aBig ? a.shape : b.shape, "float32", out);
+    const walk = av && bv ? broadcastWalk(a.shape, b.shape) : null;
+    if (!av || !bv || !walk) return fallback(args);
+    const out = new Float32Array(size(walk.outShape));
+    if (out.length > 0) loop(av, bv, out, walk.shape, walk.aStrides, walk.bStrides);
+    return args.backend.makeTensorInfo(walk.outShape, "float32", out);
   };
 }
 

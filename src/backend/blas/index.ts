@@ -40,6 +40,11 @@ const KERNELS: Record<string, (blas: BlasLibrary) => Kernel> = {
   RealDiv: () => binaryKernel("RealDiv", "a / b"),
   Relu: () => unaryKernel("Relu", "x > 0 || x !== x ? x : 0"), // NaN stays NaN, as in the cpu kernel
   Step: () => unaryKernel("Step", "x > 0 ? 1 : x !== x ? x : alpha"), // relu's gradient is dy * step(x)
+  Neg: () => unaryKernel("Neg", "-x"),
+  Exp: () => unaryKernel("Exp", "Math.exp(x)"),
+  Log: () => unaryKernel("Log", "Math.log(x)"),
+  Sqrt: () => unaryKernel("Sqrt", "Math.sqrt(x)"),
+  Square: () => unaryKernel("Square", "x * x"),
   Sum: sumKernel,
   GatherV2: gatherV2Kernel,
 };
