@@ -2,8 +2,9 @@
  * Convolution and pooling with first and second derivatives on every backend. TF.js 4.22 has no second
  * derivative of conv2d or of the pooling gradients (Hessian-vector products fail), and its wasm backend has no
  * Conv2DBackpropFilter (training a CNN fails there). On the blas backend the native kernels run, with gradients
- * that are themselves convolutions (or, for max pooling, a gather and a scatter at the window maxima), so they
- * differentiate again; elsewhere these ops are built from pad / slice / reshape / concat / matMul only.
+ * that are themselves convolutions (for max pooling a gather and a scatter at the window maxima, for "valid"
+ * average pooling the pooling's adjoint), so they differentiate again; elsewhere these ops are built from pad / slice /
+ * reshape / concat / matMul only.
  */
 import * as tf from "@tensorflow/tfjs";
 import { matMul } from "../math/matmul";
@@ -160,6 +161,34 @@ function scatterTo(values: tf.Tensor, indices: tf.Tensor, shape: number[]): tf.T
   }) as Parameters<typeof tf.customGrad>[0])(values);
 }
 
+type PoolGeometry = { filterSize: Pair; strides: Pair; pad: Padding };
+
+/**
+ * Average pooling and its adjoint (the AvgPoolGrad kernel), each the other's gradient: both are linear. The
+ * adjoint's kernel reads only the shape of its `input`, so the pooled tensor's input is saved for it.
+ */
+function nativeAvgPool(x: tf.Tensor4D, g: PoolGeometry): tf.Tensor4D {
+  return tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xs] = args as tf.Tensor4D[];
+    (args[1] as tf.GradSaveFunc)([xs]);
+    return {
+      value: tf.engine().runKernel("AvgPool", { x: xs }, { ...g }) as tf.Tensor4D,
+      gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => [avgPoolAdjoint(dy, saved[0] as tf.Tensor4D, g)],
+    };
+  }) as Parameters<typeof tf.customGrad>[0])(x) as tf.Tensor4D;
+}
+
+function avgPoolAdjoint(dy: tf.Tensor4D, input: tf.Tensor4D, g: PoolGeometry): tf.Tensor4D {
+  return tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [dys] = args as tf.Tensor4D[];
+    (args[1] as tf.GradSaveFunc)([input]);
+    return {
+      value: tf.engine().runKernel("AvgPoolGrad", { dy: dys, input }, { ...g }) as tf.Tensor4D,
+      gradFunc: (gx: tf.Tensor4D) => [nativeAvgPool(gx, g)],
+    };
+  }) as Parameters<typeof tf.customGrad>[0])(dy) as tf.Tensor4D;
+}
+
 /** NHWC convolution with a [kh, kw, in, out] kernel, equal to tf.conv2d. */
 export function conv2d(x: tf.Tensor4D, kernel: tf.Tensor4D, strides: Pair, padding: Padding, dilation: Pair): tf.Tensor4D {
   if (onBlas()) {
@@ -192,6 +221,8 @@ export function maxPool(x: tf.Tensor4D, size: Pair, strides: Pair, padding: Padd
 
 /** Average pooling, equal to tf.avgPool ("same" padding averages over the real entries only). */
 export function avgPool(x: tf.Tensor4D, size: Pair, strides: Pair, padding: Padding): tf.Tensor4D {
+  // TF.js's AvgPoolGrad divides by the full window also where "same" padding cuts it: native for "valid" only.
+  if (onBlas() && padding === "valid") return nativeAvgPool(x, { filterSize: size, strides, pad: padding });
   const sum = tf.addN(windowTaps(x, size, strides, padding, [1, 1], 0));
   if (padding === "valid") return tf.div(sum, size[0] * size[1]);
   const counts = tf.addN(windowTaps(tf.ones([1, x.shape[1], x.shape[2], 1]), size, strides, padding, [1, 1], 0));

@@ -237,7 +237,7 @@ describe("blas convolutions and pooling equal the cpu backend's", () => {
         const loss = (a: tf.Tensor, b: tf.Tensor) => {
           const y = conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.s, c.p, c.d);
           const pooled = avgPool(maxPool(y, [2, 2], [1, 1], "same"), [2, 2], [2, 2], "same");
-          return tf.sum(tf.square(pooled));
+          return tf.add(tf.sum(tf.square(pooled)), tf.sum(tf.square(avgPool(y, [2, 2], [1, 1], "valid"))));
         };
         const grads = tf.grads(loss)([xs, ws]);
         const directional = (a: tf.Tensor, b: tf.Tensor) => {
