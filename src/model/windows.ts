@@ -86,6 +86,23 @@ function onBlas(): boolean {
   return tf.getBackend() === "blas";
 }
 
+/**
+ * value(...inputs) with the given gradient; the inputs and the `kept` tensors are saved for it (the forward
+ * pass's own intermediates are gone when gradients run).
+ */
+function differentiable(inputs: tf.Tensor[], kept: tf.Tensor[], value: (...xs: tf.Tensor[]) => tf.Tensor, gradient: (dy: tf.Tensor, inputs: tf.Tensor[], kept: tf.Tensor[]) => tf.Tensor[]): tf.Tensor {
+  const n = inputs.length;
+  return tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const xs = args.slice(0, n) as tf.Tensor[];
+    (args[n] as tf.GradSaveFunc)([...xs, ...kept]);
+    return { value: value(...xs), gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => gradient(dy, saved.slice(0, n), saved.slice(n)) };
+  }) as Parameters<typeof tf.customGrad>[0])(...inputs);
+}
+
+function kernel(name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap): tf.Tensor4D {
+  return tf.engine().runKernel(name, inputs, attrs) as tf.Tensor4D;
+}
+
 type ConvGeometry = { strides: Pair; pad: Padding; dilations: Pair; dataFormat: "NHWC" };
 
 /**
@@ -94,99 +111,47 @@ type ConvGeometry = { strides: Pair; pad: Padding; dilations: Pair; dataFormat: 
  * conv / convInput / convFilter. The backprop kernels of the blas backend honour dilations.
  */
 function nativeConv(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeometry): tf.Tensor4D {
-  return tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [xs, ws] = args as tf.Tensor4D[];
-    (args[2] as tf.GradSaveFunc)([xs, ws]);
-    return {
-      value: tf.engine().runKernel("Conv2D", { x: xs, filter: ws }, { ...g }) as tf.Tensor4D,
-      gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
-        const [sx, sw] = saved as tf.Tensor4D[];
-        return [convInput(dy, sw, sx.shape, g), convFilter(sx, dy, sw.shape, g)];
-      },
-    };
-  }) as Parameters<typeof tf.customGrad>[0])(x, w) as tf.Tensor4D;
+  return differentiable([x, w], [], (a, b) => kernel("Conv2D", { x: a, filter: b }, { ...g }), (dy, [sx, sw]) => [
+    convInput(dy as tf.Tensor4D, sw as tf.Tensor4D, sx.shape, g),
+    convFilter(sx as tf.Tensor4D, dy as tf.Tensor4D, sw.shape, g),
+  ]) as tf.Tensor4D;
 }
 
 function convInput(dy: tf.Tensor4D, w: tf.Tensor4D, inputShape: number[], g: ConvGeometry): tf.Tensor4D {
-  return tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [dys, ws] = args as tf.Tensor4D[];
-    (args[2] as tf.GradSaveFunc)([dys, ws]);
-    return {
-      value: tf.engine().runKernel("Conv2DBackpropInput", { dy: dys, filter: ws }, { ...g, inputShape }) as tf.Tensor4D,
-      gradFunc: (gx: tf.Tensor4D, saved: tf.Tensor[]) => {
-        const [sdy, sw] = saved as tf.Tensor4D[];
-        return [nativeConv(gx, sw, g), convFilter(gx, sdy, sw.shape, g)];
-      },
-    };
-  }) as Parameters<typeof tf.customGrad>[0])(dy, w) as tf.Tensor4D;
+  return differentiable([dy, w], [], (a, b) => kernel("Conv2DBackpropInput", { dy: a, filter: b }, { ...g, inputShape }), (gx, [sdy, sw]) => [
+    nativeConv(gx as tf.Tensor4D, sw as tf.Tensor4D, g),
+    convFilter(gx as tf.Tensor4D, sdy as tf.Tensor4D, sw.shape, g),
+  ]) as tf.Tensor4D;
 }
 
 function convFilter(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: number[], g: ConvGeometry): tf.Tensor4D {
-  return tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [xs, dys] = args as tf.Tensor4D[];
-    (args[2] as tf.GradSaveFunc)([xs, dys]);
-    return {
-      value: tf.engine().runKernel("Conv2DBackpropFilter", { x: xs, dy: dys }, { ...g, filterShape }) as tf.Tensor4D,
-      gradFunc: (gw: tf.Tensor4D, saved: tf.Tensor[]) => {
-        const [sx, sdy] = saved as tf.Tensor4D[];
-        return [convInput(sdy, gw, sx.shape, g), nativeConv(sx, gw, g)];
-      },
-    };
-  }) as Parameters<typeof tf.customGrad>[0])(x, dy) as tf.Tensor4D;
+  return differentiable([x, dy], [], (a, b) => kernel("Conv2DBackpropFilter", { x: a, dy: b }, { ...g, filterShape }), (gw, [sx, sdy]) => [
+    convInput(sdy as tf.Tensor4D, gw as tf.Tensor4D, sx.shape, g),
+    nativeConv(sx as tf.Tensor4D, gw as tf.Tensor4D, g),
+  ]) as tf.Tensor4D;
 }
 
-/**
- * values.flat[indices] (shaped like indices), whose gradient is the scatter below and vice versa. The indices
- * are saved with the input: the forward pass's own intermediates are gone when gradients run.
- */
+/** values.flat[indices] (shaped like indices), whose gradient is the scatter below and vice versa. */
 function gatherAt(values: tf.Tensor, indices: tf.Tensor): tf.Tensor {
-  return tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [v] = args as tf.Tensor[];
-    (args[1] as tf.GradSaveFunc)([indices]);
-    return {
-      value: tf.engine().runKernel("WsGather", { x: v, indices }) as tf.Tensor,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [scatterTo(dy, saved[0], v.shape)],
-    };
-  }) as Parameters<typeof tf.customGrad>[0])(values);
+  return differentiable([values], [indices], (v) => tf.engine().runKernel("WsGather", { x: v, indices }) as tf.Tensor, (dy, _, [at]) => [scatterTo(dy, at, values.shape)]);
 }
 
 function scatterTo(values: tf.Tensor, indices: tf.Tensor, shape: number[]): tf.Tensor {
-  return tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [v] = args as tf.Tensor[];
-    (args[1] as tf.GradSaveFunc)([indices]);
-    return {
-      value: tf.engine().runKernel("WsScatter", { x: v, indices }, { shape }) as tf.Tensor,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [gatherAt(dy, saved[0])],
-    };
-  }) as Parameters<typeof tf.customGrad>[0])(values);
+  return differentiable([values], [indices], (v) => tf.engine().runKernel("WsScatter", { x: v, indices }, { shape }) as tf.Tensor, (dy, _, [at]) => [gatherAt(dy, at)]);
 }
 
 type PoolGeometry = { filterSize: Pair; strides: Pair; pad: Padding };
 
 /**
  * Average pooling and its adjoint (the AvgPoolGrad kernel), each the other's gradient: both are linear. The
- * adjoint's kernel reads only the shape of its `input`, so the pooled tensor's input is saved for it.
+ * adjoint's kernel reads only the shape of its `input`, so the pooled tensor's input is kept for it.
  */
 function nativeAvgPool(x: tf.Tensor4D, g: PoolGeometry): tf.Tensor4D {
-  return tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [xs] = args as tf.Tensor4D[];
-    (args[1] as tf.GradSaveFunc)([xs]);
-    return {
-      value: tf.engine().runKernel("AvgPool", { x: xs }, { ...g }) as tf.Tensor4D,
-      gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => [avgPoolAdjoint(dy, saved[0] as tf.Tensor4D, g)],
-    };
-  }) as Parameters<typeof tf.customGrad>[0])(x) as tf.Tensor4D;
+  return differentiable([x], [], (v) => kernel("AvgPool", { x: v }, { ...g }), (dy, [sx]) => [avgPoolAdjoint(dy as tf.Tensor4D, sx as tf.Tensor4D, g)]) as tf.Tensor4D;
 }
 
 function avgPoolAdjoint(dy: tf.Tensor4D, input: tf.Tensor4D, g: PoolGeometry): tf.Tensor4D {
-  return tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [dys] = args as tf.Tensor4D[];
-    (args[1] as tf.GradSaveFunc)([input]);
-    return {
-      value: tf.engine().runKernel("AvgPoolGrad", { dy: dys, input }, { ...g }) as tf.Tensor4D,
-      gradFunc: (gx: tf.Tensor4D) => [nativeAvgPool(gx, g)],
-    };
-  }) as Parameters<typeof tf.customGrad>[0])(dy) as tf.Tensor4D;
+  return differentiable([dy], [input], (v) => kernel("AvgPoolGrad", { dy: v, input }, { ...g }), (gx) => [nativeAvgPool(gx as tf.Tensor4D, g)]) as tf.Tensor4D;
 }
 
 /** NHWC convolution with a [kh, kw, in, out] kernel, equal to tf.conv2d. */

@@ -95,6 +95,17 @@ function col2im(col: Float32Array, g: Geometry, offsets: Int32Array, first: numb
   }
 }
 
+/**
+ * Runs `work` on each chunk of samples [first, first + count) with a patch-matrix buffer sized for the largest
+ * chunk and the tap offsets (the same for every sample).
+ */
+function inChunks(g: Geometry, work: (first: number, count: number, col: Float32Array, offsets: Int32Array) => void): void {
+  const step = chunkSamples(g);
+  const col = new Float32Array(Math.min(step, g.batchSize) * g.outHeight * g.outWidth * g.filterHeight * g.filterWidth * g.inChannels);
+  const offsets = tapOffsets(g);
+  for (let first = 0; first < g.batchSize; first += step) work(first, Math.min(step, g.batchSize - first), col, offsets);
+}
+
 /** x * filter into out ([N, outH, outW, outC]). */
 function convolve(blas: BlasLibrary, x: Float32Array, filter: Float32Array, g: Geometry, out: Float32Array): void {
   const rows = g.outHeight * g.outWidth;
@@ -104,14 +115,10 @@ function convolve(blas: BlasLibrary, x: Float32Array, filter: Float32Array, g: G
     blas.sgemm(false, false, g.batchSize * rows, outC, k, 1, x, k, filter, outC, 0, out, outC);
     return;
   }
-  const step = chunkSamples(g);
-  const col = new Float32Array(Math.min(step, g.batchSize) * rows * k);
-  const offsets = tapOffsets(g);
-  for (let first = 0; first < g.batchSize; first += step) {
-    const count = Math.min(step, g.batchSize - first);
+  inChunks(g, (first, count, col, offsets) => {
     im2col(x, g, offsets, first, count, col);
     blas.sgemm(false, false, count * rows, outC, k, 1, col, k, filter, outC, 0, out.subarray(first * rows * outC, (first + count) * rows * outC), outC);
-  }
+  });
 }
 
 function nhwc(attrs: ConvAttrs): boolean {
@@ -177,14 +184,10 @@ export function conv2dBackpropInputKernel(blas: BlasLibrary): Kernel {
     if (pointwise(g)) {
       blas.sgemm(false, true, g.batchSize * rows, k, outC, 1, dv, outC, fv, outC, 0, dx, k);
     } else {
-      const step = chunkSamples(g);
-      const col = new Float32Array(Math.min(step, g.batchSize) * rows * k);
-      const offsets = tapOffsets(g);
-      for (let first = 0; first < g.batchSize; first += step) {
-        const count = Math.min(step, g.batchSize - first);
+      inChunks(g, (first, count, col, offsets) => {
         blas.sgemm(false, true, count * rows, k, outC, 1, dv.subarray(first * rows * outC), outC, fv, outC, 0, col, k);
         col2im(col, g, offsets, first, count, dx);
-      }
+      });
     }
     return args.backend.makeTensorInfo(attrs.inputShape, "float32", dx);
   };
@@ -209,14 +212,10 @@ export function conv2dBackpropFilterKernel(blas: BlasLibrary): Kernel {
     if (pointwise(g)) {
       blas.sgemm(true, false, k, outC, g.batchSize * rows, 1, xv, k, dv, outC, 0, dw, outC);
     } else {
-      const step = chunkSamples(g);
-      const col = new Float32Array(Math.min(step, g.batchSize) * rows * k);
-      const offsets = tapOffsets(g);
-      for (let first = 0; first < g.batchSize; first += step) {
-        const count = Math.min(step, g.batchSize - first);
+      inChunks(g, (first, count, col, offsets) => {
         im2col(xv, g, offsets, first, count, col);
         blas.sgemm(true, false, k, outC, count * rows, 1, col, k, dv.subarray(first * rows * outC), outC, first === 0 ? 0 : 1, dw, outC);
-      }
+      });
     }
     return args.backend.makeTensorInfo(attrs.filterShape, "float32", dw);
   };
