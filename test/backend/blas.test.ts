@@ -148,6 +148,8 @@ describe("blas kernels equal the cpu kernels", () => {
     x[0] = -0;
     x[1] = NaN;
     x[2] = 0;
+    x[3] = -Infinity;
+    x[4] = Infinity;
     const { blas, cpu } = await onBoth(() => [
       tf.relu(tensor(x, [5, 3, 4])),
       tf.step(tensor(x, [5, 3, 4])),
