@@ -11,6 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { ready, backendInfo, describeBackend, findVulkanLoader, BACKEND_ORDER, type BackendInfo } from "../../src/backend";
+import { openblasCoreType } from "../../src/backend/blas/library";
 import { useTestBackend } from "../helpers";
 
 const root = path.resolve(__dirname, "../..");
@@ -198,4 +199,22 @@ test("blas threads: WEIGHTSCOPE_THREADS and ready({ threads }) set them, backend
 test("ready({ threads }) rejects a count that is not a positive integer", async () => {
   await assert.rejects(ready({ threads: 0 }), /ready\(\{ threads: 0 \}\): the thread count must be a positive integer/);
   await assert.rejects(ready({ threads: 1.5 }), /thread count must be a positive integer/);
+});
+
+test("OPENBLAS_CORETYPE: the kernel family from the CPU flags; a user's own setting wins and the hint does not leak to child processes", (t) => {
+  if (os.arch() === "x64") {
+    assert.equal(openblasCoreType("processor\t: 0\nflags\t\t: fpu sse2 avx2 fma avx512f avx512cd avx512bw avx512dq avx512vl\n"), "SkylakeX");
+    assert.equal(openblasCoreType("flags\t\t: fpu sse2 avx avx2 fma\n"), "Haswell");
+    assert.equal(openblasCoreType("flags\t\t: fpu sse2 sse3 avx\n"), null);
+  }
+  assert.equal(openblasCoreType(null), null);
+  if (autoHere().name !== "blas") {
+    t.skip("blas is not the auto choice here");
+    return;
+  }
+  const script = `require("./src/backend").ready({ verbose: false }).then((i) => console.log(i.device + " | " + String(process.env.OPENBLAS_CORETYPE)));`;
+  const own = fresh(script, { OPENBLAS_CORETYPE: "Haswell" });
+  assert.match(own.stdout.trim(), /\(Haswell kernels, .*\| Haswell$/);
+  const hinted = fresh(script);
+  assert.match(hinted.stdout.trim(), /\| undefined$/, "the hint is removed after the library loads");
 });
