@@ -15,6 +15,7 @@ import { viewOf } from "../../src/model/view";
 import { readParams } from "../../src/model/params";
 import { trainableLoss } from "../../src/model/functional";
 import { gradient, hvp } from "../../src/math/hessian";
+import { train } from "../../src/train/train";
 import { Rng } from "../../src/math/rng";
 import { assertClose, assertNoLeak } from "../helpers";
 
@@ -314,5 +315,25 @@ describe("blas convolutions and pooling equal the cpu backend's", () => {
       return out;
     });
     blas.forEach((h, i) => assertClose(h, cpu[i], { atol: 1e-5 * Math.max(1, maxAbs(cpu[i])), rtol: 0, what: `relu/max-pool CNN H v block ${i}` }));
+  });
+
+  test("the CIFAR-size CNN (conv32-conv32-pool-conv64-conv64-pool-dense256-10, plain TF.js layers) takes a ws.train step at batch 128, leaking nothing", async (t) => {
+    if (skipUnlessBlas(t)) return;
+    await ready({ backend: "blas", verbose: false });
+    const conv = (filters: number, inputShape?: number[]) => tf.layers.conv2d({ filters, kernelSize: 3, padding: "same", activation: "relu", inputShape });
+    const model = tf.sequential({
+      layers: [conv(32, [32, 32, 3]), conv(32), tf.layers.maxPooling2d({ poolSize: 2 }), conv(64), conv(64), tf.layers.maxPooling2d({ poolSize: 2 }), tf.layers.flatten(), tf.layers.dense({ units: 256, activation: "relu" }), tf.layers.dense({ units: 10 })],
+    });
+    const own = new Rng(11);
+    const x = tf.tensor4d(own.normalArray(128 * 32 * 32 * 3), [128, 32, 32, 3]);
+    const y = tf.tensor1d(Int32Array.from({ length: 128 }, (_, i) => i % 10), "int32");
+    const before = model.getWeights()[0].dataSync().slice();
+    const run = await assertNoLeak(() => train(model, { x, y, task: "classification" }, { epochs: 1, batchSize: 128, lr: 0.01, progress: false, shuffle: false }), "ws.train step");
+    const loss = run.history.steps[0].loss;
+    assert.ok(Number.isFinite(loss) && loss > 0, `first loss ${loss}`);
+    const after = model.getWeights()[0].dataSync();
+    assert.ok(after.some((v, i) => v !== before[i]), "the first kernel moved");
+    tf.dispose([x, y]);
+    model.dispose();
   });
 });
