@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * npm run tour: the main job. Installs what is missing (Jupyter from Debian's packages when root), installs
+ * npm run tour: the main job. Installs what is missing (Jupyter and OpenBLAS from Debian's packages when root), installs
  * the kernelspec, executes every notebook under notebooks/ in the weightscope kernel and writes the executed
  * notebooks and their HTML (live Plotly charts) to out/.
  */
@@ -27,12 +27,43 @@ function ensureJupyter() {
   process.exit(1);
 }
 
+const BLAS_PACKAGE = "libopenblas0-pthread";
+
+/**
+ * The blas backend (the fastest CPU backend) needs the system's OpenBLAS. Without it the notebooks still run,
+ * on wasm, so a failed or impossible install is a note, not an error.
+ */
+function ensureBlas() {
+  if (process.platform !== "linux" || process.env.WEIGHTSCOPE_BLAS) return;
+  const { openBlas } = require("../dist/src/backend/blas/library");
+  const found = () => {
+    try {
+      openBlas();
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (found()) return;
+  const command = `apt-get install -y --no-install-recommends ${BLAS_PACKAGE}`;
+  if (process.getuid && process.getuid() === 0) {
+    console.log(`Installing OpenBLAS from Debian's packages (${BLAS_PACKAGE}) for the blas backend...`);
+    const update = spawnSync("apt-get", ["update"], { stdio: "inherit" });
+    const result = update.status === 0 ? spawnSync("sh", ["-c", command], { stdio: "inherit" }) : update;
+    if (result.status === 0 && found()) return;
+    console.log("Installing OpenBLAS failed: the notebooks run on the wasm backend instead.");
+  } else {
+    console.log(`OpenBLAS is missing: the notebooks run on the wasm backend. For the faster blas backend:\n  sudo ${command}`);
+  }
+}
+
 async function main() {
   ensureJupyter();
   if (!fs.existsSync(path.join(ROOT, "dist", "src", "index.js"))) {
     console.error("dist/ is missing: run `npm run build` (npm run tour does it for you).");
     process.exit(1);
   }
+  ensureBlas();
   install({ scope: ["--user"], python: "/usr/bin/python3" });
   const outDir = path.join(ROOT, "out");
   const only = process.argv.slice(2);

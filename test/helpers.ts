@@ -3,7 +3,7 @@
  * Keep this file small and stable; every test folder imports it.
  */
 import * as tf from "@tensorflow/tfjs";
-import { ready, type BackendInfo } from "../src/backend";
+import { ready, type BackendInfo, type BackendName } from "../src/backend";
 
 function checkTensorCount(before: number, what: string): void {
   const after = tf.memory().numTensors;
@@ -110,7 +110,7 @@ let testBackend: Promise<BackendInfo> | undefined;
  * otherwise cpu, which is deterministic. Call it at the top of a test file: `before(useTestBackend)`.
  */
 export function useTestBackend(): Promise<BackendInfo> {
-  const name = (process.env.WEIGHTSCOPE_BACKEND ?? "cpu") as "tensorflow" | "webgpu" | "wasm" | "cpu" | "auto";
+  const name = (process.env.WEIGHTSCOPE_BACKEND ?? "cpu") as BackendName | "auto";
   testBackend ??= ready({ backend: name });
   return testBackend;
 }

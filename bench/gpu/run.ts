@@ -5,7 +5,7 @@
  * For each workload it also splits the time into dispatch and compute: kernels launched per call
  * (tf.profile) times the measured cost of one tiny kernel, against the matMul-rate floor of its FLOPs.
  *
- *   node --import tsx bench/gpu/run.ts [--backends webgpu,wasm] [--sizes 512,1024,2048,4096] [--no-torch]
+ *   node --import tsx bench/gpu/run.ts [--backends webgpu,blas,wasm] [--sizes 512,1024,2048,4096] [--no-torch]
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -147,7 +147,7 @@ function format(ms: number): string {
 
 async function main(): Promise<void> {
   const available: BackendName[] = [];
-  const wanted = (option("backends") ?? "webgpu,wasm").split(",") as BackendName[];
+  const wanted = (option("backends") ?? "webgpu,blas,wasm").split(",") as BackendName[];
   for (const name of wanted) {
     try {
       await ready({ backend: name, verbose: false });

@@ -1,21 +1,22 @@
 /**
  * Backend selection: tensorflow (native, only if it really registers) > webgpu (Dawn, only with an adapter)
- * > wasm > cpu. A backend that was asked for by name and cannot start is an error, never a silent fallback.
+ * > blas (the cpu kernels with the hot ones on the system BLAS, only where one loads) > wasm > cpu. A backend that was asked for by name and cannot start is an error, never a silent fallback.
  */
 import * as tf from "@tensorflow/tfjs";
 import { attachDisplay } from "../display/bundle";
 import { Table } from "../display/table";
 import { loadWebgpu, describeAdapter, type AdapterInfo } from "./webgpu";
+import { registerBlasBackend, threadCount, BLAS, type BlasLibrary } from "./blas";
 
 export { findVulkanLoader, type AdapterInfo } from "./webgpu";
 
-export type BackendName = "tensorflow" | "webgpu" | "wasm" | "cpu";
-export const BACKEND_ORDER: readonly BackendName[] = ["tensorflow", "webgpu", "wasm", "cpu"];
+export type BackendName = "tensorflow" | "webgpu" | "blas" | "wasm" | "cpu";
+export const BACKEND_ORDER: readonly BackendName[] = ["tensorflow", "webgpu", "blas", "wasm", "cpu"];
 
 export interface BackendInfo {
   /** The active TF.js backend. */
   name: BackendName;
-  /** What runs the math: "native TensorFlow", the GPU adapter, "WebAssembly SIMD (1 thread)", "JavaScript". */
+  /** What runs the math: "native TensorFlow", the GPU adapter, "OpenBLAS 0.3.21 (pthreads, 2 threads)", "WebAssembly SIMD (1 thread)", "JavaScript". */
   device: string;
   /** Backends tried before this one in auto mode (or not tried), each with the reason it was skipped. */
   skipped: { name: BackendName; reason: string }[];
@@ -30,6 +31,8 @@ export interface ReadyOptions {
   backend?: BackendName | "auto";
   /** Print the chosen backend (once per process). Default true, except under WEIGHTSCOPE_QUIET=1. */
   verbose?: boolean;
+  /** Threads of the blas backend; default: WEIGHTSCOPE_THREADS, else the machine's cores. Applies when blas runs. */
+  threads?: number;
 }
 
 interface Attempt {
@@ -86,6 +89,19 @@ async function tryWasm(): Promise<Attempt> {
   return { device: "WebAssembly SIMD (1 thread)" };
 }
 
+let blas: BlasLibrary | undefined;
+
+async function tryBlas(threads: number): Promise<Attempt> {
+  try {
+    blas = registerBlasBackend();
+  } catch (err) {
+    throw new Unavailable((err as Error).message);
+  }
+  blas.setThreads(threads);
+  if (!(await tf.setBackend(BLAS))) throw new Unavailable("the blas backend failed to initialise");
+  return { device: blas.describe() };
+}
+
 async function tryCpu(): Promise<Attempt> {
   await tf.setBackend("cpu");
   return { device: "JavaScript (float32)" };
@@ -99,9 +115,10 @@ async function tryWebgpu(): Promise<Attempt> {
   return { device: describeAdapter(adapter), adapter };
 }
 
-const LOADERS: Record<BackendName, () => Promise<Attempt>> = {
+const LOADERS: Record<BackendName, (threads: number) => Promise<Attempt>> = {
   tensorflow: tryTensorflow,
   webgpu: tryWebgpu,
+  blas: tryBlas,
   wasm: tryWasm,
   cpu: tryCpu,
 };
@@ -116,13 +133,13 @@ function requestedBackend(option: ReadyOptions["backend"]): BackendName | "auto"
   return raw as BackendName | "auto";
 }
 
-async function select(requested: BackendName | "auto"): Promise<BackendInfo> {
+async function select(requested: BackendName | "auto", threads: number): Promise<BackendInfo> {
   tf.enableProdMode();
   const skipped: BackendInfo["skipped"] = [];
   const candidates = requested === "auto" ? BACKEND_ORDER : [requested];
   for (const name of candidates) {
     try {
-      const attempt = await LOADERS[name]();
+      const attempt = await LOADERS[name](threads);
       return { name, device: attempt.device, skipped, requested, adapter: attempt.adapter ?? null };
     } catch (err) {
       if (requested !== "auto") throw new Error(`Backend "${name}" was requested but is unavailable: ${(err as Error).message}`);
@@ -138,16 +155,22 @@ async function select(requested: BackendName | "auto"): Promise<BackendInfo> {
  */
 export function ready(options: ReadyOptions = {}): Promise<BackendInfo> {
   let requested: BackendName | "auto";
+  let threads: number;
   try {
     requested = requestedBackend(options.backend);
+    threads = threadCount(options.threads);
   } catch (err) {
     return Promise.reject(err);
   }
   if (current && (requested === "auto" || requested === current.name) && tf.getBackend() === current.name) {
+    if (current.name === "blas" && blas && options.threads !== undefined) {
+      blas.setThreads(threads);
+      current = withSummary({ ...current, device: blas.describe() });
+    }
     return Promise.resolve(current);
   }
   if (pending && requested === "auto") return pending;
-  const run = select(requested).then(
+  const run = select(requested, threads).then(
     (info) => {
       current = withSummary(info);
       pending = undefined;

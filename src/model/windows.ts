@@ -1,7 +1,10 @@
 /**
- * Convolution and pooling from pad / slice / reshape / concat / matMul only. TF.js 4.22 has no second
+ * Convolution and pooling with first and second derivatives on every backend. TF.js 4.22 has no second
  * derivative of conv2d or of the pooling gradients (Hessian-vector products fail), and its wasm backend has no
- * Conv2DBackpropFilter (training a CNN fails there); these ops have first and second derivatives on every backend.
+ * Conv2DBackpropFilter (training a CNN fails there). On the blas backend the native kernels run, with gradients
+ * that are themselves convolutions (for max pooling a gather and a scatter at the window maxima, for "valid"
+ * average pooling the pooling's adjoint), so they differentiate again; elsewhere these ops are built from pad / slice /
+ * reshape / concat / matMul only.
  */
 import * as tf from "@tensorflow/tfjs";
 import { matMul } from "../math/matmul";
@@ -79,8 +82,85 @@ function windowTaps(x: tf.Tensor4D, size: Pair, strides: Pair, padding: Padding,
   return taps;
 }
 
+function onBlas(): boolean {
+  return tf.getBackend() === "blas";
+}
+
+/**
+ * value(...inputs) with the given gradient; the inputs and the `kept` tensors are saved for it (the forward
+ * pass's own intermediates are gone when gradients run).
+ */
+function differentiable(inputs: tf.Tensor[], kept: tf.Tensor[], value: (...xs: tf.Tensor[]) => tf.Tensor, gradient: (dy: tf.Tensor, inputs: tf.Tensor[], kept: tf.Tensor[]) => tf.Tensor[]): tf.Tensor {
+  const n = inputs.length;
+  return tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const xs = args.slice(0, n) as tf.Tensor[];
+    (args[n] as tf.GradSaveFunc)([...xs, ...kept]);
+    return { value: value(...xs), gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => gradient(dy, saved.slice(0, n), saved.slice(n)) };
+  }) as Parameters<typeof tf.customGrad>[0])(...inputs);
+}
+
+function kernel(name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap): tf.Tensor4D {
+  return tf.engine().runKernel(name, inputs, attrs) as tf.Tensor4D;
+}
+
+type ConvGeometry = { strides: Pair; pad: Padding; dilations: Pair; dataFormat: "NHWC" };
+
+/**
+ * conv(x, w) and its two adjoints, each differentiable through the other two: with y = conv(x, w),
+ * dL/dx = convInput(dy, w) and dL/dw = convFilter(x, dy), and both are bilinear, so their gradients are again
+ * conv / convInput / convFilter. The backprop kernels of the blas backend honour dilations.
+ */
+function nativeConv(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeometry): tf.Tensor4D {
+  return differentiable([x, w], [], (a, b) => kernel("Conv2D", { x: a, filter: b }, { ...g }), (dy, [sx, sw]) => [
+    convInput(dy as tf.Tensor4D, sw as tf.Tensor4D, sx.shape, g),
+    convFilter(sx as tf.Tensor4D, dy as tf.Tensor4D, sw.shape, g),
+  ]) as tf.Tensor4D;
+}
+
+function convInput(dy: tf.Tensor4D, w: tf.Tensor4D, inputShape: number[], g: ConvGeometry): tf.Tensor4D {
+  return differentiable([dy, w], [], (a, b) => kernel("Conv2DBackpropInput", { dy: a, filter: b }, { ...g, inputShape }), (gx, [sdy, sw]) => [
+    nativeConv(gx as tf.Tensor4D, sw as tf.Tensor4D, g),
+    convFilter(gx as tf.Tensor4D, sdy as tf.Tensor4D, sw.shape, g),
+  ]) as tf.Tensor4D;
+}
+
+function convFilter(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: number[], g: ConvGeometry): tf.Tensor4D {
+  return differentiable([x, dy], [], (a, b) => kernel("Conv2DBackpropFilter", { x: a, dy: b }, { ...g, filterShape }), (gw, [sx, sdy]) => [
+    convInput(sdy as tf.Tensor4D, gw as tf.Tensor4D, sx.shape, g),
+    nativeConv(sx as tf.Tensor4D, gw as tf.Tensor4D, g),
+  ]) as tf.Tensor4D;
+}
+
+/** values.flat[indices] (shaped like indices), whose gradient is the scatter below and vice versa. */
+function gatherAt(values: tf.Tensor, indices: tf.Tensor): tf.Tensor {
+  return differentiable([values], [indices], (v) => tf.engine().runKernel("WsGather", { x: v, indices }) as tf.Tensor, (dy, _, [at]) => [scatterTo(dy, at, values.shape)]);
+}
+
+function scatterTo(values: tf.Tensor, indices: tf.Tensor, shape: number[]): tf.Tensor {
+  return differentiable([values], [indices], (v) => tf.engine().runKernel("WsScatter", { x: v, indices }, { shape }) as tf.Tensor, (dy, _, [at]) => [gatherAt(dy, at)]);
+}
+
+type PoolGeometry = { filterSize: Pair; strides: Pair; pad: Padding };
+
+/**
+ * Average pooling and its adjoint (the AvgPoolGrad kernel), each the other's gradient: both are linear. The
+ * adjoint's kernel reads only the shape of its `input`, so the pooled tensor's input is kept for it.
+ */
+function nativeAvgPool(x: tf.Tensor4D, g: PoolGeometry): tf.Tensor4D {
+  return differentiable([x], [], (v) => kernel("AvgPool", { x: v }, { ...g }), (dy, [sx]) => [avgPoolAdjoint(dy as tf.Tensor4D, sx as tf.Tensor4D, g)]) as tf.Tensor4D;
+}
+
+function avgPoolAdjoint(dy: tf.Tensor4D, input: tf.Tensor4D, g: PoolGeometry): tf.Tensor4D {
+  return differentiable([dy], [input], (v) => kernel("AvgPoolGrad", { dy: v, input }, { ...g }), (gx) => [nativeAvgPool(gx as tf.Tensor4D, g)]) as tf.Tensor4D;
+}
+
 /** NHWC convolution with a [kh, kw, in, out] kernel, equal to tf.conv2d. */
 export function conv2d(x: tf.Tensor4D, kernel: tf.Tensor4D, strides: Pair, padding: Padding, dilation: Pair): tf.Tensor4D {
+  if (onBlas()) {
+    axisGeometry(x.shape[1], kernel.shape[0], strides[0], dilation[0], padding);
+    axisGeometry(x.shape[2], kernel.shape[1], strides[1], dilation[1], padding);
+    return nativeConv(x, kernel, { strides, pad: padding, dilations: dilation, dataFormat: "NHWC" });
+  }
   const [kh, kw, inC, outC] = kernel.shape;
   const taps = windowTaps(x, [kh, kw], strides, padding, dilation, 0);
   const [n, outH, outW] = taps[0].shape;
@@ -95,12 +175,19 @@ export function conv2d(x: tf.Tensor4D, kernel: tf.Tensor4D, strides: Pair, paddi
  * have no gradient themselves, so Hessian-vector products through it would fail.
  */
 export function maxPool(x: tf.Tensor4D, size: Pair, strides: Pair, padding: Padding): tf.Tensor4D {
+  if (onBlas()) {
+    // The window maxima's positions are constant under small changes of x: the pooled value is a gather there.
+    const at = tf.engine().runKernel("WsPoolArgmax", { x }, { filterSize: size, strides, pad: padding }) as tf.Tensor;
+    return gatherAt(x, at) as tf.Tensor4D;
+  }
   const taps = windowTaps(x, size, strides, padding, [1, 1], "edge");
   return taps.reduce((a, b) => tf.add(b, tf.relu(tf.sub(a, b))));
 }
 
 /** Average pooling, equal to tf.avgPool ("same" padding averages over the real entries only). */
 export function avgPool(x: tf.Tensor4D, size: Pair, strides: Pair, padding: Padding): tf.Tensor4D {
+  // TF.js's AvgPoolGrad divides by the full window also where "same" padding cuts it: native for "valid" only.
+  if (onBlas() && padding === "valid") return nativeAvgPool(x, { filterSize: size, strides, pad: padding });
   const sum = tf.addN(windowTaps(x, size, strides, padding, [1, 1], 0));
   if (padding === "valid") return tf.div(sum, size[0] * size[1]);
   const counts = tf.addN(windowTaps(tf.ones([1, x.shape[1], x.shape[2], 1]), size, strides, padding, [1, 1], 0));

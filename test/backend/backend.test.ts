@@ -11,6 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { ready, backendInfo, describeBackend, findVulkanLoader, BACKEND_ORDER, type BackendInfo } from "../../src/backend";
+import { openblasCoreType } from "../../src/backend/blas/library";
 import { useTestBackend } from "../helpers";
 
 const root = path.resolve(__dirname, "../..");
@@ -114,13 +115,14 @@ test("backendInfo before ready() is a clear error", () => {
 });
 
 test("an unknown backend name is rejected, naming the valid ones", async () => {
-  await assert.rejects(ready({ backend: "cuda" as never }), /Unknown backend "cuda" in ready\(\{ backend \}\): use one of auto, tensorflow, webgpu, wasm, cpu/);
+  await assert.rejects(ready({ backend: "cuda" as never }), /Unknown backend "cuda" in ready\(\{ backend \}\): use one of auto, tensorflow, webgpu, blas, wasm, cpu/);
   const { stdout } = fresh(AUTO, { WEIGHTSCOPE_BACKEND: "gpu" });
   assert.match(stdout, /ERROR Unknown backend "gpu" in WEIGHTSCOPE_BACKEND/);
 });
 
 test("switching between available backends by name, and ready() returns the same info while nothing changes", async () => {
-  for (const name of ["wasm", "cpu"] as const) {
+  const names = autoHere().skipped.some((s) => s.name === "blas") ? (["wasm", "cpu"] as const) : (["blas", "wasm", "cpu"] as const);
+  for (const name of names) {
     const info = await ready({ backend: name, verbose: false });
     assert.equal(info.name, name);
     assert.equal(tf.getBackend(), name);
@@ -149,4 +151,70 @@ test("the native tensorflow backend is detected by registration, not by a packag
   } else {
     assert.ok(auto.name === "tensorflow" || auto.skipped.some((s) => s.name === "tensorflow"));
   }
+});
+
+test("no BLAS library at WEIGHTSCOPE_BLAS: auto skips blas with the reason, and blas by name is an error carrying it", () => {
+  const env = { WEIGHTSCOPE_BLAS: "/nonexistent/libopenblas.so.0", WEIGHTSCOPE_QUIET: "1" };
+  const auto = fresh(AUTO, env);
+  assert.equal(auto.stderr, "");
+  const info = lastJson(auto.stdout);
+  const skip = info.skipped.find((s) => s.name === "blas");
+  assert.ok(skip, `blas was skipped: ${auto.stdout}`);
+  assert.equal(skip.reason, "no BLAS library from WEIGHTSCOPE_BLAS: /nonexistent/libopenblas.so.0: no such file");
+  assert.ok(BACKEND_ORDER.indexOf(info.name) > BACKEND_ORDER.indexOf("blas"), `fell back to ${info.name}`);
+  const named = fresh(AUTO, { ...env, WEIGHTSCOPE_BACKEND: "blas" });
+  assert.equal(named.stdout.trim(), `ERROR Backend "blas" was requested but is unavailable: ${skip.reason}`);
+});
+
+test("a file that is not a BLAS library is skipped with the loader's reason", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ws-blas-"));
+  const file = path.join(dir, "libopenblas.so.0");
+  fs.writeFileSync(file, "not a library");
+  try {
+    const { stdout, stderr } = fresh(AUTO, { WEIGHTSCOPE_BLAS: file, WEIGHTSCOPE_QUIET: "1" });
+    assert.equal(stderr, "");
+    const skip = lastJson(stdout).skipped.find((s) => s.name === "blas");
+    assert.match(skip?.reason ?? "", new RegExp(`^no BLAS library from WEIGHTSCOPE_BLAS: ${file.replace(/[.]/g, "\\.")}: .+`));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("blas threads: WEIGHTSCOPE_THREADS and ready({ threads }) set them, backendInfo().device says how many; bad counts are clear errors", (t) => {
+  if (autoHere().name !== "blas") {
+    t.skip(`blas is not the auto choice here: ${autoHere().skipped.find((s) => s.name === "blas")?.reason ?? autoHere().name}`);
+    return;
+  }
+  const script = `const b = require("./src/backend"); b.ready({ verbose: false }).then(async (i) => { console.log(i.device); const j = await b.ready({ threads: 2, verbose: false }); console.log(j.device + " | " + b.backendInfo().device); });`;
+  const { stdout, stderr } = fresh(script, { WEIGHTSCOPE_THREADS: "1" });
+  assert.equal(stderr, "");
+  const [first, second] = stdout.trim().split("\n");
+  assert.match(first, /^OpenBLAS [\d.]+ \((\w+ kernels, )?(pthreads|OpenMP|sequential), 1 thread\)$/);
+  const sequential = first.includes("sequential");
+  assert.match(second, sequential ? /1 thread\) \| .*1 thread\)$/ : /2 threads\) \| .*2 threads\)$/);
+  const bad = fresh(AUTO, { WEIGHTSCOPE_THREADS: "two" });
+  assert.match(bad.stdout, /ERROR WEIGHTSCOPE_THREADS="two": the thread count must be a positive integer/);
+});
+
+test("ready({ threads }) rejects a count that is not a positive integer", async () => {
+  await assert.rejects(ready({ threads: 0 }), /ready\(\{ threads: 0 \}\): the thread count must be a positive integer/);
+  await assert.rejects(ready({ threads: 1.5 }), /thread count must be a positive integer/);
+});
+
+test("OPENBLAS_CORETYPE: the kernel family from the CPU flags; a user's own setting wins and the hint does not leak to child processes", (t) => {
+  if (os.arch() === "x64") {
+    assert.equal(openblasCoreType("processor\t: 0\nflags\t\t: fpu sse2 avx2 fma avx512f avx512cd avx512bw avx512dq avx512vl\n"), "SkylakeX");
+    assert.equal(openblasCoreType("flags\t\t: fpu sse2 avx avx2 fma\n"), "Haswell");
+    assert.equal(openblasCoreType("flags\t\t: fpu sse2 sse3 avx\n"), null);
+  }
+  assert.equal(openblasCoreType(null), null);
+  if (autoHere().name !== "blas") {
+    t.skip("blas is not the auto choice here");
+    return;
+  }
+  const script = `require("./src/backend").ready({ verbose: false }).then((i) => console.log(i.device + " | " + String(process.env.OPENBLAS_CORETYPE)));`;
+  const own = fresh(script, { OPENBLAS_CORETYPE: "Haswell" });
+  assert.match(own.stdout.trim(), /\(Haswell kernels, .*\| Haswell$/);
+  const hinted = fresh(script);
+  assert.match(hinted.stdout.trim(), /\| undefined$/, "the hint is removed after the library loads");
 });

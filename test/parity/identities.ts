@@ -19,14 +19,14 @@ import type { BackendName } from "../../src/backend";
 
 export interface Tolerance {
   /**
-   * Unit roundoff of the matMul/reduction arithmetic: 2^-24 for IEEE float32 (cpu, wasm, WebGPU, whose
+   * Unit roundoff of the matMul/reduction arithmetic: 2^-24 for IEEE float32 (cpu, blas, wasm, WebGPU, whose
    * WGSL + and * are correctly rounded). Native TensorFlow on CUDA may use TF32 (10-bit mantissa) in
    * matMul on Ampere and later GPUs, so it is held to 2^-11.
    */
   unitRoundoff: number;
   /**
    * Relative tolerance of composite computations (softmax, log, chained ops) against float64, relative
-   * to the scale of the quantity. 1e-5 where exp/log are accurate to a few ulps (cpu, wasm); 1e-4 on
+   * to the scale of the quantity. 1e-5 where exp/log are accurate to a few ulps (cpu, blas, wasm); 1e-4 on
    * WebGPU, whose WGSL exp is only accurate to 3 + 2|x| ulps, and on TensorFlow for TF32.
    */
   rtol: number;
@@ -34,6 +34,7 @@ export interface Tolerance {
 
 export const TOLERANCE: Record<BackendName, Tolerance> = {
   cpu: { unitRoundoff: 2 ** -24, rtol: 1e-5 },
+  blas: { unitRoundoff: 2 ** -24, rtol: 1e-5 },
   wasm: { unitRoundoff: 2 ** -24, rtol: 1e-5 },
   webgpu: { unitRoundoff: 2 ** -24, rtol: 1e-4 },
   tensorflow: { unitRoundoff: 2 ** -11, rtol: 1e-4 },
