@@ -18,6 +18,8 @@ test("Lanczos with fewer iterations than eigenvalues is refused", () => {
   }
   assert.throws(() => hessian(model, d, { exact: false, k: 3, iterations: 5 }), typedError(InputError, "invalid-option", /iterations must be an integer >= 6/));
   assert.throws(() => sharpness(model, d, { iterations: 0 }), typedError(InputError, "invalid-option", /iterations/));
+  // sharpness is synchronous: a trace of 1e9 samples could not be interrupted.
+  assert.throws(() => sharpness(model, d, { traceSamples: 1e9 }), typedError(InputError, "invalid-option", /traceSamples/));
   const result = hessian(model, d, { exact: false, k: 2, iterations: 4 });
   assert.equal(result.eigenvalues.length, 4, "k at each end");
   tf.dispose([d.x, d.y]);
