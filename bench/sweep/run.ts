@@ -62,7 +62,13 @@ interface Case {
 const q = { progress: false } as const;
 const weightsOf = (model: tf.LayersModel) => model.getWeights().map((w) => Array.from(w.dataSync()));
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), "ws-sweep-"));
+const made: string[] = [];
+process.on("exit", () => made.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
+const tempDir = () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ws-sweep-"));
+  made.push(dir);
+  return dir;
+};
 const tempsIn = (dir: string) => fs.readdirSync(dir).filter((f) => f.endsWith(".tmp"));
 const finite = (model: tf.LayersModel) => weightsOf(model).every((w) => w.every(Number.isFinite));
 /** A returned value where an error was due: the call computed something it should have refused. */

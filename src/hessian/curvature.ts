@@ -49,7 +49,7 @@ export function withCurvature<T>(view: ModelView, params: readonly tf.Tensor[], 
     throw new Error(`${where}: loss must be "crossEntropy", "mse", "halfMse" or "auto", got ${JSON.stringify(options.loss)}`);
   }
   assertDataFits(view, data, lossKind, where);
-  assertPassFits(where, view, data.x.shape[0], "hvp", "the number of samples");
+  assertPassFits(where, view, data.x.shape[0], "hvp", "samples");
   const requested = options.precision ?? "auto";
   if (requested !== "auto" && requested !== "float64" && requested !== "float32") {
     throw new Error(`${where}: precision must be "float64", "float32" or "auto", got ${JSON.stringify(requested)}`);

@@ -20,10 +20,12 @@ const USABLE_SHARE = 0.75;
 /** Bytes per float32. */
 const FLOAT = 4;
 /**
- * Live bytes of a forward + backward pass per float of the (windowed) layer work counted by `sampleFloats`:
- * measured 5.4-5.6 (cpu and wasm, MLP and CNNs, tf.profile); rounded up so the estimate stays an upper bound.
+ * Live floats of a forward + backward pass per float of layer work counted by `sampleFloats`, measured with
+ * tf.profile's peakBytes: about 2.4 for Dense layers (input and output of each) and 5.4-5.6 for the windowed
+ * convolution and pooling (taps and per-offset products); rounded up so the estimate stays an upper bound.
  */
-const PASS_FACTOR = 8;
+const DENSE_FACTOR = 3;
+const WINDOW_FACTOR = 7;
 
 const MB = 1024 * 1024;
 export function formatMB(bytes: number): string {
@@ -48,15 +50,16 @@ export function availableHeapBytes(): number {
 }
 
 /**
- * Floats a forward pass touches per sample, counting the windowed convolution's taps and per-offset products
- * (kh*kw copies of the input and of the output) and pooling's taps: the activation memory that grows with the batch.
+ * Floats a training step keeps alive per sample: each layer's input and output, and for the windowed convolution
+ * and pooling their kh*kw taps of the input and per-offset products, each weighted by its measured factor.
  */
 export function sampleFloats(view: ModelView): number {
   let shape = view.inputShape.map((d) => Math.max(1, d));
-  let floats = shape.reduce((a, b) => a * b, 1);
+  const size = () => shape.reduce((a, b) => a * b, 1);
+  let floats = DENSE_FACTOR * size();
   for (const block of view.blocks) {
     if (block.kind === "dense") {
-      floats += shape.reduce((a, b) => a * b, 1) + block.units;
+      floats += DENSE_FACTOR * (size() + block.units);
       shape = [block.units];
     } else if (block.kind === "conv2d" || block.kind === "maxPool" || block.kind === "avgPool") {
       const [h, w, c] = shape;
@@ -67,12 +70,12 @@ export function sampleFloats(view: ModelView): number {
       const outW = block.padding === "same" ? Math.ceil(w / sw) : Math.max(1, Math.ceil((w - (kw - 1) * dw) / sw));
       const outC = block.kind === "conv2d" ? block.filters : c;
       const padded = (h + kh) * (w + kw) * c;
-      floats += padded + kh * kw * outH * outW * (c + outC);
+      floats += WINDOW_FACTOR * (padded + kh * kw * outH * outW * (c + outC));
       shape = [outH, outW, outC];
     } else if (block.kind === "flatten") {
-      shape = [shape.reduce((a, b) => a * b, 1)];
+      shape = [size()];
     } else {
-      floats += shape.reduce((a, b) => a * b, 1);
+      floats += DENSE_FACTOR * size();
     }
   }
   return floats;
@@ -86,7 +89,7 @@ function parameterFloats(view: ModelView, optimizerSlots: number): number {
 
 /** Estimated peak bytes of one pass over `batch` samples: "train" (forward + backward), "forward", or "hvp" (a Hessian-vector product). */
 export function passBytes(view: ModelView, batch: number, pass: "train" | "forward" | "hvp", optimizerSlots = 0): number {
-  const perSample = sampleFloats(view) * PASS_FACTOR * FLOAT * (pass === "forward" ? 0.5 : pass === "hvp" ? 2 : 1);
+  const perSample = sampleFloats(view) * FLOAT * (pass === "forward" ? 0.5 : pass === "hvp" ? 2 : 1);
   return parameterFloats(view, optimizerSlots) * FLOAT * (pass === "hvp" ? 2 : 1) + batch * perSample;
 }
 
@@ -107,7 +110,7 @@ export function assertPassFits(where: string, view: ModelView, batch: number, pa
   if (needed <= bytes) return;
   const fits = largestBatch(view, bytes, pass, optimizerSlots);
   const advice = fits >= 1
-    ? `use ${option} ${fits} or less`
+    ? option === "samples" ? `pass at most ${fits} samples (a subset of the data)` : `use ${option} ${fits} or less`
     : `the model's parameters alone do not fit; use a smaller model${tf.getBackend() === "wasm" ? ' or ws.ready({ backend: "cpu" })' : ""}`;
   throw new MemoryError(`${where}: ${batch} samples at once need about ${formatMB(needed)} at the peak, but ${limit}; ${advice}`, needed, bytes, fits >= 1 ? fits : null);
 }

@@ -6,6 +6,7 @@ import { readParams, assertFiniteParams } from "../model/params";
 import { gradient } from "../math/hessian";
 import { asDataset, type Dataset } from "../data/dataset";
 import { assertDataFits } from "../model/check";
+import { assertPassFits } from "../model/memory";
 import { cobStructure, type CobStructure } from "./structure";
 import { meanAndStd } from "../math/special";
 
@@ -24,6 +25,8 @@ export function landscapeOfView(view: ModelView, data: Dataset | { x: tf.Tensor;
   const dataset = asDataset(data, where);
   const kind = loss ?? defaultLoss(view, dataset.task);
   assertDataFits(view, dataset, kind, where);
+  // Every teleport experiment takes gradients of the loss over the whole data set at once.
+  assertPassFits(where, view, dataset.x.shape[0], "train", "samples");
   return { view, structure: cobStructure(view), data: dataset, loss: kind };
 }
 

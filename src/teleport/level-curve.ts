@@ -14,7 +14,6 @@ import { landscapeOf, paramsOf, lossAt, valuesOf } from "./landscape";
 import { linspace } from "../math/special";
 import { optionalProgress, yieldToEventLoop } from "../display/progress";
 import { checkOptions, rules } from "../errors";
-import { assertPassFits } from "../model/memory";
 
 export interface LevelCurveOptions extends SamplingOptions {
   /** Teleports in the walk (default 10). */
@@ -36,7 +35,6 @@ export async function levelCurve(model: tf.LayersModel, data: Dataset | { x: tf.
   // Each teleport and each chord point costs a full loss evaluation: beyond these counts a call would run for days.
   checkOptions("teleport.levelCurve", options, { steps: rules.integer(1, MAX_WALK), points: rules.integer(2, MAX_WALK), seed: rules.finite() });
   const land = landscapeOf(model, data, "teleport.levelCurve", options.loss);
-  assertPassFits("teleport.levelCurve", land.view, land.data.x.shape[0], "forward", "the number of samples");
   const steps = options.steps ?? 10;
   const points = options.points ?? 21;
   const rng = new Rng(options.seed ?? 0);

@@ -11,6 +11,8 @@
  * heavy-tailed and a small-sample mean usually falls below E[R] and sometimes far above it.
  */
 import * as tf from "@tensorflow/tfjs";
+import { checkOption, rules } from "../errors";
+import { assertBytesFit } from "../model/memory";
 import type { Dataset } from "../data/dataset";
 import { Rng } from "../math/rng";
 import { Result } from "../display/result";
@@ -66,7 +68,9 @@ export async function sweep(model: tf.LayersModel, data: Dataset | { x: tf.Tenso
   if (sampling === "positive" || sampling === "negative") throw new Error(`teleport.sweep: "${sampling}" sampling has E[tau^-2] = infinity, so the expected gradient boost is undefined; use "intra", "inter" or "centered"`);
   const ranges = options.ranges ?? linspace(0.01, 0.9, 10);
   const samples = options.samples ?? 20;
-  if (!Number.isInteger(samples) || samples < 1) throw new Error(`teleport.sweep: samples must be a positive integer, got ${samples}`);
+  checkOption("teleport.sweep", "samples", samples, rules.integer(1));
+  // Four measurements per sample are kept as plain numbers until the range's statistics are taken.
+  assertBytesFit("teleport.sweep", `${samples} samples per range`, samples * 4 * 8 * 2, "use fewer samples");
   if (ranges.length === 0) throw new Error("teleport.sweep: ranges is empty");
   const rng = new Rng(options.seed ?? 0);
   const params = paramsOf(model, land, "teleport.sweep");

@@ -18,6 +18,8 @@ test("Lanczos with fewer iterations than eigenvalues is refused", async () => {
   }
   await assert.rejects(hessian(model, d, { exact: false, k: 3, iterations: 5 }), typedError(InputError, "invalid-option", /iterations must be an integer >= 6/));
   await assert.rejects(sharpness(model, d, { iterations: 0 }), typedError(InputError, "invalid-option", /iterations/));
+  // Each trace sample is a Hessian-vector product: the count is bounded.
+  await assert.rejects(sharpness(model, d, { traceSamples: 1e9 }), typedError(InputError, "invalid-option", /traceSamples/));
   const result = await hessian(model, d, { exact: false, k: 2, iterations: 4 });
   assert.equal(result.eigenvalues.length, 4, "k at each end");
   tf.dispose([d.x, d.y]);

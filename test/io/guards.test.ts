@@ -19,7 +19,13 @@ import { FileFormatError, InputError } from "../../src/errors";
 import { typedError, useTestBackend } from "../helpers";
 
 before(useTestBackend);
-const fresh = () => fs.mkdtempSync(path.join(os.tmpdir(), "ws-guards-"));
+const made: string[] = [];
+process.on("exit", () => made.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
+const fresh = () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ws-guards-"));
+  made.push(dir);
+  return dir;
+};
 const temps = (dir: string) => fs.readdirSync(dir).filter((f) => f.endsWith(".tmp"));
 
 test("ws.save to a folder or to \"\" is refused and leaves no temporary file", async () => {

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { ready } from "../../src/backend";
 import { cnn, mlp, viewOf } from "../../src/model";
-import { train } from "../../src/train";
+import { evaluate, train } from "../../src/train";
 import { blobs } from "../../src/data";
 import { sharpness } from "../../src/hessian";
 import { BackendError, MemoryError } from "../../src/errors";
@@ -47,9 +47,32 @@ test("the training-step estimate bounds tf.profile's measured peak from above, w
     const estimate = passBytes(viewOf(model), batch, "train");
     assert.ok(estimate >= measured, `${name}: estimate ${estimate} >= measured ${measured}`);
     assert.ok(estimate <= 2 * measured, `${name}: estimate ${estimate} <= 2 x measured ${measured}`);
+    // Inference (evaluate) on the same batch: the "forward" estimate bounds it too.
+    const forwardBase = tf.memory().numBytes;
+    const forward = await tf.profile(() => {
+      evaluate(model, data, { batchSize: batch });
+    });
+    const forwardEstimate = passBytes(viewOf(model), batch, "forward");
+    assert.ok(forwardEstimate >= forward.peakBytes - forwardBase, `${name}: forward estimate ${forwardEstimate} >= measured ${forward.peakBytes - forwardBase}`);
+    console.log(`${name} batch ${batch}: train estimate / measured peak ${(estimate / measured).toFixed(2)}, forward ${(forwardEstimate / (forward.peakBytes - forwardBase)).toFixed(2)}`);
     tf.dispose([data.x, data.y]);
     model.dispose();
   }
+});
+
+test("the Hessian-vector product estimate bounds the measured peak of a Lanczos run (cpu)", async () => {
+  await ready({ backend: "cpu" });
+  const model = mlp([784, 64, 10]);
+  const data = labelled(64, [784]);
+  const base = tf.memory().numBytes;
+  const profile = await tf.profile(() => {
+    sharpness(model, data, { traceSamples: 0, iterations: 3, precision: "float32" });
+  });
+  const estimate = passBytes(viewOf(model), 64, "hvp");
+  assert.ok(estimate >= profile.peakBytes - base, `estimate ${estimate} >= measured ${profile.peakBytes - base}`);
+  console.log(`hvp mlp 784-64-10 batch 64: estimate / measured peak ${(estimate / (profile.peakBytes - base)).toFixed(2)}`);
+  tf.dispose([data.x, data.y]);
+  model.dispose();
 });
 
 test("wasm: the CIFAR-size CNN at batch 128 fails before allocating, names a batch that fits, and the session goes on", async () => {

@@ -9,7 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import { mlp } from "../../src/model";
 import { teleport } from "../../src/teleport";
 import { blobs } from "../../src/data";
-import { InputError } from "../../src/errors";
+import { InputError, MemoryError } from "../../src/errors";
 import { assertNoLeak, typedError, useTestBackend } from "../helpers";
 
 before(useTestBackend);
@@ -19,6 +19,8 @@ test("levelCurve with points 1e8 or steps 0 is refused at once (it hung)", async
   const d = blobs({ n: 8, k: 3, dim: 4, seed: 1 });
   await assertNoLeak(() => assert.rejects(teleport.levelCurve(model, d, { points: 1e8 }), typedError(InputError, "invalid-option", /points must be an integer >= 2 and <= 100000, got 100000000/)));
   await assert.rejects(teleport.levelCurve(model, d, { steps: 0 }), typedError(InputError, "invalid-option", /steps/));
+  await assertNoLeak(() => assert.rejects(teleport.microAngles(model, d, { n: 1e9 }), typedError(MemoryError, "out-of-memory", /smaller n/)));
+  await assertNoLeak(() => assert.rejects(teleport.sweep(model, d, { samples: 1e9, ranges: [0.1] }), typedError(MemoryError, "out-of-memory", /fewer samples/)));
   tf.dispose([d.x, d.y]);
 });
 
