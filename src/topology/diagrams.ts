@@ -6,6 +6,7 @@
  */
 import type { Interval } from "./engine";
 import { erf, linspace } from "../math/special";
+import { heapBudget, memoryBudget } from "./input";
 
 export type Diagram = readonly (readonly [number, number])[];
 
@@ -286,7 +287,12 @@ export interface PersistenceImageOptions {
   persistenceRange?: [number, number];
   /** Weight of an interval by its persistence (default: linear ramp p / max persistence, as persim). */
   weight?: (birth: number, persistence: number) => number;
+  /** Refuse images estimated above this many megabytes (default: the topology tools' limit, within V8's heap). */
+  maxMemoryMB?: number;
 }
+
+/** Bytes a resolution x resolution image of plain numbers takes in V8's heap (8 per value, row arrays included). */
+const BYTES_PER_PIXEL = 8;
 
 /**
  * Persistence image (Adams et al. 2017): each finite interval becomes a Gaussian at (birth, persistence)
@@ -301,6 +307,11 @@ export function persistenceImage(d: Diagram, options: PersistenceImageOptions = 
   if (!(sigma > 0)) throw new Error(`persistenceImage: sigma must be positive, got ${sigma}`);
   const res = options.resolution ?? 20;
   if (!Number.isInteger(res) || res < 1) throw new Error(`persistenceImage: resolution must be a positive integer, got ${res}`);
+  const budget = heapBudget(memoryBudget(options.maxMemoryMB, "persistenceImage"));
+  if (res * res * BYTES_PER_PIXEL > budget) {
+    const fit = Math.floor(Math.sqrt(budget / BYTES_PER_PIXEL));
+    throw new Error(`persistenceImage: resolution ${res} gives ${res} x ${res} pixels, about ${((res * res * BYTES_PER_PIXEL) / 2 ** 20).toFixed(0)} MB, over the ${(budget / 2 ** 20).toFixed(0)} MB limit (maxMemoryMB, within the JS heap); use resolution <= ${fit}`);
+  }
   const births = points.map((p) => p[0]);
   const [b0, b1] = options.birthRange ?? [Math.min(0, ...births) - 3 * sigma, Math.max(0, ...births) + 3 * sigma];
   const [p0, p1] = options.persistenceRange ?? [0, maxP + 3 * sigma];

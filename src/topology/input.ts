@@ -2,8 +2,40 @@
  * Inputs of the persistence engine: point clouds and distance matrices checked and turned into one
  * float32 n x n distance matrix, the enclosing radius, and the memory estimate made before any work.
  */
+import * as os from "os";
+import * as v8 from "v8";
 import * as tf from "@tensorflow/tfjs";
 import { binomial, MAX_INDEX } from "./engine";
+
+/** Default memory limit of the topology tools: half the machine's memory, at most 8 GB. */
+export const DEFAULT_MEMORY_MB = Math.min(8192, Math.floor(os.totalmem() / 2 / 2 ** 20));
+
+/** The maxMemoryMB option checked (a finite positive number; NaN or a negative value is an error, never "no limit"), in bytes. */
+export function memoryBudget(maxMemoryMB: number | undefined, where: string): number {
+  const mb = maxMemoryMB ?? DEFAULT_MEMORY_MB;
+  if (typeof mb !== "number" || !Number.isFinite(mb) || mb <= 0) throw new Error(`${where}: maxMemoryMB must be a finite number of megabytes > 0, got ${String(maxMemoryMB)}`);
+  return mb * 2 ** 20;
+}
+
+/**
+ * A budget for results held as plain JS arrays: those live in V8's heap, whose limit (about 4 GB by
+ * default) is far below the machine's memory, and exceeding it aborts the process.
+ */
+export function heapBudget(bytes: number): number {
+  return Math.min(bytes, v8.getHeapStatistics().heap_size_limit / 4);
+}
+
+/** Bytes of the float32 n x n distance matrix the engine works on. */
+export function matrixBytes(n: number): number {
+  return 4 * n * n;
+}
+
+/** Refuses a distance matrix over the budget before it is allocated, naming a point count that fits. */
+export function checkMatrixFits(n: number, budgetBytes: number, where: string): void {
+  if (matrixBytes(n) <= budgetBytes) return;
+  const fit = Math.floor(Math.sqrt(budgetBytes / 4));
+  throw new Error(`${where}: ${n} points need a ${n} x ${n} distance matrix of ${(matrixBytes(n) / 2 ** 20).toFixed(0)} MB, over the ${(budgetBytes / 2 ** 20).toFixed(0)} MB limit (maxMemoryMB); subsample to at most ${fit} points (ws.topology.subsample) or raise maxMemoryMB`);
+}
 
 export type Metric = "euclidean" | "manhattan" | "chebyshev" | "cosine";
 export type PointCloud = number[][] | Float32Array[] | Float64Array[] | tf.Tensor2D;
@@ -47,10 +79,12 @@ export function pointRows(points: PointCloud, what = "points"): ArrayLike<number
 }
 
 /** Pairwise distances of a point cloud, computed in float64 and stored as float32. */
-export function distancesOfPoints(points: PointCloud, metric: Metric = "euclidean"): DistanceMatrix {
+export function distancesOfPoints(points: PointCloud, metric: Metric = "euclidean", budgetBytes = Infinity): DistanceMatrix {
+  if (!["euclidean", "manhattan", "chebyshev", "cosine"].includes(metric)) throw new Error(`unknown metric "${metric as string}"; use euclidean, manhattan, chebyshev or cosine`);
   const rows = pointRows(points);
   const n = rows.length;
   const dim = rows[0].length;
+  checkMatrixFits(n, budgetBytes, "persistence");
   const flat = new Float64Array(n * dim);
   rows.forEach((r, i) => {
     for (let j = 0; j < dim; j++) flat[i * dim + j] = r[j];
@@ -80,11 +114,9 @@ export function distancesOfPoints(points: PointCloud, metric: Metric = "euclidea
         for (let j = 0; j < dim; j++) s += Math.abs(flat[a + j] - flat[b + j]);
       } else if (metric === "chebyshev") {
         for (let j = 0; j < dim; j++) s = Math.max(s, Math.abs(flat[a + j] - flat[b + j]));
-      } else if (metric === "cosine") {
+      } else {
         for (let j = 0; j < dim; j++) s += flat[a + j] * flat[b + j];
         s = Math.max(0, 1 - s);
-      } else {
-        throw new Error(`unknown metric "${metric as string}"; use euclidean, manhattan, chebyshev or cosine`);
       }
       values[i * n + k] = s;
       values[k * n + i] = s;
@@ -97,7 +129,7 @@ export function distancesOfPoints(points: PointCloud, metric: Metric = "euclidea
  * A distance matrix from a full square matrix (rows or a tensor) or a flat lower triangle. A full
  * matrix must be symmetric; the diagonal is ignored (Vietoris-Rips vertices are born at 0).
  */
-export function distancesOfMatrix(input: DistanceInput): DistanceMatrix {
+export function distancesOfMatrix(input: DistanceInput, budgetBytes = Infinity): DistanceMatrix {
   const check = (x: number, i: number, j: number): number => {
     if (typeof x !== "number" || Number.isNaN(x)) throw new Error(`distances: entry (${i}, ${j}) is not a number (${x})`);
     if (x < 0) throw new Error(`distances: entry (${i}, ${j}) is negative (${x})`);
@@ -107,6 +139,7 @@ export function distancesOfMatrix(input: DistanceInput): DistanceMatrix {
     const rows = input instanceof tf.Tensor ? (input.arraySync() as number[][]) : (input as ArrayLike<number>[]);
     if (input instanceof tf.Tensor && input.rank !== 2) throw new Error(`distances: expected a rank-2 tensor, got shape [${input.shape.join(", ")}]`);
     const n = rows.length;
+    checkMatrixFits(n, budgetBytes, "persistence");
     const lower = rows.every((r, i) => r != null && r.length === i);
     const values = new Float32Array(n * n);
     if (lower) {
@@ -131,6 +164,7 @@ export function distancesOfMatrix(input: DistanceInput): DistanceMatrix {
   const m = flat.length;
   const n = Math.round((1 + Math.sqrt(1 + 8 * m)) / 2);
   if ((n * (n - 1)) / 2 !== m || m === 0) throw new Error(`distances: a flat lower triangle needs n(n-1)/2 entries; ${m} is not of that form`);
+  checkMatrixFits(n, budgetBytes, "persistence");
   const values = new Float32Array(n * n);
   let k = 0;
   for (let i = 1; i < n; i++) for (let j = 0; j < i; j++) values[i * n + j] = values[j * n + i] = check(flat[k++], i, j);

@@ -1,11 +1,10 @@
 /** ws.persistence(): Vietoris-Rips persistence diagrams of a point cloud or a distance matrix. */
-import * as os from "os";
 import { Result } from "../display/result";
 import { figure, type Figure } from "../display/figure";
 import { Table } from "../display/table";
 import { computePersistence, type EngineOutput, type Interval } from "./engine";
 import { defaultWorkers, parallelAssembler, sharedDistances } from "./parallel";
-import { checkIndexRange, distancesOfMatrix, distancesOfPoints, enclosingRadius, estimateWork, type DistanceInput, type DistanceMatrix, type Metric, type PointCloud } from "./input";
+import { checkIndexRange, distancesOfMatrix, distancesOfPoints, enclosingRadius, estimateWork, matrixBytes, memoryBudget, type DistanceInput, type DistanceMatrix, type Metric, type PointCloud } from "./input";
 
 export interface PersistenceOptions {
   /** Highest homology dimension (default 1). */
@@ -24,17 +23,17 @@ export interface PersistenceOptions {
 
 export type PersistenceInput = PointCloud | { distances: DistanceInput };
 
-const DEFAULT_MEMORY_MB = Math.min(8192, Math.floor(os.totalmem() / 2 / 2 ** 20));
-
 export function persistence(input: PersistenceInput, options: PersistenceOptions = {}): PersistenceResult {
   const maxDim = options.maxDim ?? 1;
   if (!Number.isInteger(maxDim) || maxDim < 0) throw new Error(`persistence: maxDim must be a non-negative integer, got ${maxDim}`);
   if (options.threshold !== undefined && !(options.threshold >= 0)) throw new Error(`persistence: threshold must be a number >= 0, got ${options.threshold}`);
+  // Checked before the distance matrix is built, which alone can exceed the memory limit.
+  const budget = memoryBudget(options.maxMemoryMB, "persistence");
   const started = performance.now();
   const matrix: DistanceMatrix =
     input != null && typeof input === "object" && "distances" in input && !Array.isArray(input)
-      ? distancesOfMatrix(input.distances)
-      : distancesOfPoints(input as PointCloud, options.metric ?? "euclidean");
+      ? distancesOfMatrix(input.distances, budget)
+      : distancesOfPoints(input as PointCloud, options.metric ?? "euclidean", budget);
   return persistenceOfMatrix(matrix, { ...options, maxDim }, started);
 }
 
@@ -45,7 +44,7 @@ export function persistenceOfMatrix(matrix: DistanceMatrix, options: Persistence
   const radius = enclosingRadius(matrix);
   // Above the enclosing radius the complex is a cone: a larger threshold gives the same diagrams.
   const threshold = Math.fround(Math.min(options.threshold ?? Infinity, radius));
-  const budgetMB = options.maxMemoryMB ?? DEFAULT_MEMORY_MB;
+  const budgetMB = memoryBudget(options.maxMemoryMB, "persistence") / 2 ** 20;
   const estimate = estimateWork(matrix, maxDim, threshold);
   if (estimate.bytes > budgetMB * 2 ** 20) throw new Error(memoryMessage(matrix, maxDim, threshold, estimate.bytes, budgetMB));
   const workers = options.workers ?? defaultWorkers();
@@ -59,7 +58,7 @@ export function persistenceOfMatrix(matrix: DistanceMatrix, options: Persistence
 
 function memoryMessage(matrix: DistanceMatrix, maxDim: number, threshold: number, bytes: number, budgetMB: number): string {
   const fits = (t: number) => estimateWork(matrix, maxDim, t).bytes <= budgetMB * 2 ** 20;
-  const fixed = 4 * matrix.n * matrix.n;
+  const fixed = matrixBytes(matrix.n);
   let advice: string;
   if (fixed > budgetMB * 2 ** 20) {
     advice = `the distance matrix alone needs ${(fixed / 2 ** 20).toFixed(0)} MB: subsample the points (ws.topology.subsample)`;
