@@ -30,10 +30,20 @@ export function matrixBytes(n: number): number {
   return 4 * n * n;
 }
 
+/** Bytes per simplex of the top dimension held at once (lists, columns, pivot map, reduction entries). */
+const BYTES_PER_SIMPLEX = 64;
+
+/** The least any computation on n points needs: the distance matrix and the vertices. */
+function minimumBytes(n: number): number {
+  return matrixBytes(n) + BYTES_PER_SIMPLEX * n;
+}
+
 /** Refuses a distance matrix over the budget before it is allocated, naming a point count that fits. */
 export function checkMatrixFits(n: number, budgetBytes: number, where: string): void {
-  if (matrixBytes(n) <= budgetBytes) return;
-  const fit = Math.floor(Math.sqrt(budgetBytes / 4));
+  if (minimumBytes(n) <= budgetBytes) return;
+  // The largest n with 4 n^2 + 64 n <= budget.
+  let fit = Math.floor((-BYTES_PER_SIMPLEX + Math.sqrt(BYTES_PER_SIMPLEX ** 2 + 16 * budgetBytes)) / 8);
+  while (fit > 0 && minimumBytes(fit) > budgetBytes) fit--;
   throw new Error(`${where}: ${n} points need a ${n} x ${n} distance matrix of ${(matrixBytes(n) / 2 ** 20).toFixed(0)} MB, over the ${(budgetBytes / 2 ** 20).toFixed(0)} MB limit (maxMemoryMB); subsample to at most ${fit} points (ws.topology.subsample) or raise maxMemoryMB`);
 }
 
@@ -188,9 +198,6 @@ export interface WorkEstimate {
   simplices: number[];
   bytes: number;
 }
-
-/** Bytes per simplex of the top dimension held at once (lists, columns, pivot map, reduction entries). */
-const BYTES_PER_SIMPLEX = 64;
 
 /**
  * Estimates the simplices within a threshold by counting, from a sample of vertices, the cliques of
