@@ -2,7 +2,8 @@
 import { Result } from "../display/result";
 import { figure, type Figure } from "../display/figure";
 import { Table } from "../display/table";
-import { computePersistence, type EngineOutput, type Interval } from "./engine";
+import { persistenceSteps, type EngineOutput, type Interval } from "./engine";
+import { progress, yieldToEventLoop, type Progress } from "../display/progress";
 import { defaultWorkers, parallelAssembler, sharedDistances } from "./parallel";
 import { checkIndexRange, distancesOfMatrix, distancesOfPoints, enclosingRadius, estimateWork, matrixBytes, memoryBudget, type DistanceInput, type DistanceMatrix, type Metric, type PointCloud } from "./input";
 
@@ -19,14 +20,26 @@ export interface PersistenceOptions {
   maxMemoryMB?: number;
   /** Worker threads besides the calling one for the parallel part (default: cores - 1; 0: single thread). */
   workers?: number;
+  /** A progress bar once the computation has run for a second (default true; false: none). */
+  progress?: boolean;
 }
+
+/** The engine works in slices of this many milliseconds, letting the event loop (and an interrupt) run between them. */
+const SLICE_MS = 50;
+/** Calls shorter than this show no progress bar. */
+const QUIET_MS = 1000;
 
 export type PersistenceInput = PointCloud | { distances: DistanceInput };
 
-export function persistence(input: PersistenceInput, options: PersistenceOptions = {}): PersistenceResult {
+/**
+ * Vietoris-Rips persistence. Asynchronous: the engine yields to the event loop between slices of work,
+ * so a notebook interrupt gets through and the progress bar moves.
+ */
+export async function persistence(input: PersistenceInput, options: PersistenceOptions = {}): Promise<PersistenceResult> {
   const maxDim = options.maxDim ?? 1;
   if (!Number.isInteger(maxDim) || maxDim < 0) throw new Error(`persistence: maxDim must be a non-negative integer, got ${maxDim}`);
   if (options.threshold !== undefined && !(options.threshold >= 0)) throw new Error(`persistence: threshold must be a number >= 0, got ${options.threshold}`);
+  if (options.progress !== undefined && typeof options.progress !== "boolean") throw new Error(`persistence: progress must be true or false, got ${String(options.progress)}`);
   // Checked before the distance matrix is built, which alone can exceed the memory limit.
   const budget = memoryBudget(options.maxMemoryMB, "persistence");
   const started = performance.now();
@@ -38,7 +51,7 @@ export function persistence(input: PersistenceInput, options: PersistenceOptions
 }
 
 /** The engine on an already checked distance matrix (used by the trajectory analysis too). */
-export function persistenceOfMatrix(matrix: DistanceMatrix, options: PersistenceOptions, started = performance.now()): PersistenceResult {
+export async function persistenceOfMatrix(matrix: DistanceMatrix, options: PersistenceOptions, started = performance.now()): Promise<PersistenceResult> {
   const maxDim = options.maxDim ?? 1;
   checkIndexRange(matrix.n, maxDim);
   const radius = enclosingRadius(matrix);
@@ -52,7 +65,21 @@ export function persistenceOfMatrix(matrix: DistanceMatrix, options: Persistence
   const distances = workers > 0 && maxDim >= 2 ? sharedDistances(matrix.values) : matrix.values;
   const counts = { workerChunks: 0 };
   const assemble = workers > 0 && maxDim >= 2 ? parallelAssembler(distances, maxDim, workers, counts) : undefined;
-  const out = computePersistence({ distances, n: matrix.n, maxDim, threshold, cocycles: options.cocycles ?? false, assemble });
+  const steps = persistenceSteps({ distances, n: matrix.n, maxDim, threshold, cocycles: options.cocycles ?? false, assemble }, SLICE_MS);
+  let bar: Progress | null = null;
+  let out: EngineOutput;
+  for (;;) {
+    const step = steps.next();
+    if (step.done) {
+      out = step.value;
+      break;
+    }
+    const { dim, done, total } = step.value;
+    if (bar === null && options.progress !== false && performance.now() - started > QUIET_MS) bar = progress(`persistence of ${matrix.n} points`, 100);
+    bar?.update(Math.floor((100 * (dim + (total > 0 ? done / total : 1))) / (maxDim + 1)), dim === 0 ? `H0: ${done}/${total} edges` : `H${dim}: ${done}/${total} columns`);
+    await yieldToEventLoop();
+  }
+  bar?.finish(`${((performance.now() - started) / 1000).toFixed(1)} s`);
   return new PersistenceResult(out, { n: matrix.n, maxDim, threshold, enclosingRadius: radius, source: matrix.source, estimatedBytes: estimate.bytes, workerChunks: counts.workerChunks, seconds: (performance.now() - started) / 1000 });
 }
 

@@ -59,7 +59,7 @@ export async function trajectory(run: TrainRun, options: TrajectoryOptions = {})
     const sample = furthestPointSample(c.points, c.m, c.dim, count);
     coverRadius = sample.coverRadius;
     const rows = sample.indices.map((i) => c.points.subarray(i * c.dim, (i + 1) * c.dim));
-    homology = persistenceOfMatrix(distancesOfPoints(rows), { maxDim: options.maxDim ?? 1 });
+    homology = await persistenceOfMatrix(distancesOfPoints(rows), { maxDim: options.maxDim ?? 1, progress: false });
   }
   await yieldToEventLoop();
 
