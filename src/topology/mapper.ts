@@ -10,7 +10,7 @@ import { Table } from "../display/table";
 import { Rng } from "../math/rng";
 import { pointRows, type PointCloud } from "./input";
 import { pca } from "./pca";
-import { squaredDistance, type TrajectoryCloud } from "./cloud";
+import { squaredDistance, squaredDistanceToOrigin, type TrajectoryCloud } from "./cloud";
 import { DisjointSets } from "./structures";
 
 export interface MapperOptions {
@@ -232,11 +232,7 @@ function coverElements(lens: Lens, cover: Cover, intervals: number): [number, nu
 
 function lensValues(lens: NonNullable<MapperOptions["lens"]>, space: ArrayLike<number>, m: number, dim: number, principal: { coordinates: Float64Array; k: number } | null, seed?: number): Lens {
   if (lens === "l2norm") {
-    const values = Float64Array.from({ length: m }, (_, i) => {
-      let s = 0;
-      for (let j = 0; j < dim; j++) s += space[i * dim + j] ** 2;
-      return Math.sqrt(s);
-    });
+    const values = Float64Array.from({ length: m }, (_, i) => Math.sqrt(squaredDistanceToOrigin(space, dim, i)));
     return { dims: 1, values: [values] };
   }
   if (lens === "pca" || lens === "pca2" || lens === "pca3") {
