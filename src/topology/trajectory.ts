@@ -152,9 +152,13 @@ export class TrajectoryResult extends Result {
     return this.groups.map((g) => g.length);
   }
 
-  /** First recorded step with more than one group, or null when nothing branched. */
+  /**
+   * First recorded step with more groups than the step before, or null when nothing branched. (At a tiny
+   * random init the neurons are distinct relative to their own small norm, so step 0 can hold many groups
+   * that then merge; branching is a later rise in the count.)
+   */
   get firstBranchStep(): number | null {
-    const k = this.groups.findIndex((g) => g.length > 1);
+    const k = this.groups.findIndex((g, i) => i > 0 && g.length > this.groups[i - 1].length);
     return k < 0 ? null : this.cloud.steps[k];
   }
 
