@@ -44,7 +44,8 @@ interface Split {
   essential: number[];
 }
 
-function split(d: Diagram): Split {
+/** Indices of a diagram's finite intervals of positive length and of its essential classes. */
+export function split(d: Diagram): Split {
   const finite: number[] = [];
   const essential: number[] = [];
   d.forEach(([b, e], i) => {

@@ -3,33 +3,7 @@
  * scalable ones): bottleneck by binary search over every candidate cost with a plain augmenting-path
  * matching on the full augmented cost matrix, W_q by the O(N^3) Hungarian algorithm. Small inputs only.
  */
-import type { Diagram } from "../../src/topology/diagrams";
-
-interface Split {
-  finite: number[];
-  essential: number[];
-}
-
-function split(d: Diagram): Split {
-  const finite: number[] = [];
-  const essential: number[] = [];
-  d.forEach(([b, e], i) => {
-    if (e === Infinity) essential.push(i);
-    else if (e > b) finite.push(i);
-  });
-  return { finite, essential };
-}
-
-/**
- * Essential classes can only match each other, birth to birth; matching sorted births is optimal for
- * every order (a 1-D transport). Different counts: the distance is Infinity.
- */
-function matchEssential(a: Diagram, b: Diagram, ia: number[], ib: number[]): { costs: number[]; pairs: [number, number][] } | null {
-  if (ia.length !== ib.length) return null;
-  const sa = [...ia].sort((x, y) => a[x][0] - a[y][0]);
-  const sb = [...ib].sort((x, y) => b[x][0] - b[y][0]);
-  return { costs: sa.map((x, k) => Math.abs(a[x][0] - b[sb[k]][0])), pairs: sa.map((x, k) => [x, sb[k]]) };
-}
+import { split, type Diagram } from "../../src/topology/diagrams";
 
 /**
  * The square cost matrix of the diagonal-augmented problem: rows are A's points then B's diagonal
