@@ -107,6 +107,28 @@ export class RipsComplex {
     }
   }
 
+  /** The edges within the threshold (unsorted): from the neighbour lists in sparse mode, else one pass over the matrix. */
+  edges(): SimplexList {
+    const { n, dist, threshold } = this;
+    const list = this.neighbours;
+    const start = this.neighbourStart;
+    const edges = new SimplexList(list ? list.length / 2 : 1024);
+    for (let i = 1; i < n; i++) {
+      const row = i * n;
+      const base = (i * (i - 1)) / 2;
+      if (list && start) {
+        // Neighbours are descending: those below i come last.
+        for (let p = start[i + 1] - 1; p >= start[i] && list[p] < i; p--) edges.push(dist[row + list[p]], base + list[p]);
+      } else {
+        for (let j = 0; j < i; j++) {
+          const d = dist[row + j];
+          if (d <= threshold) edges.push(d, base + j);
+        }
+      }
+    }
+    return edges;
+  }
+
   /** True when cofacets are enumerated from neighbour lists. */
   get sparse(): boolean {
     return this.neighbours !== null;
@@ -429,15 +451,7 @@ export function* persistenceSteps(input: EngineInput, slice = Infinity): Generat
   const stats: EngineOutput["stats"] = [];
 
   // Edges within the threshold, in filtration order.
-  const edges = new SimplexList(1024);
-  for (let i = 1; i < n; i++) {
-    const row = i * n;
-    const base = (i * (i - 1)) / 2;
-    for (let j = 0; j < i; j++) {
-      const d = distances[row + j];
-      if (d <= threshold) edges.push(d, base + j);
-    }
-  }
+  const edges = complex.edges();
   edges.sortFiltration();
 
   // H0 by union-find (Kruskal); edges that merge nothing are the columns of dimension 1.
