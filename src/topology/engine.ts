@@ -92,9 +92,10 @@ export class RipsComplex {
     this.verts = new Int32Array(kMax + 1);
     this.facetVerts = new Int32Array(kMax + 1);
     this.pivotVerts = new Int32Array(kMax + 1);
+    // Ordered pairs within the threshold: twice the lower triangle's (the matrix is symmetric).
     let within = 0;
-    for (let i = 0; i < n * n; i++) if (dist[i] <= threshold) within++;
-    within -= n; // the diagonal
+    for (let i = 1; i < n; i++) for (let j = i * n, end = i * n + i; j < end; j++) if (dist[j] <= threshold) within++;
+    within *= 2;
     if (within < SPARSE_FRACTION * n * (n - 1)) {
       this.neighbourStart = new Int32Array(n + 1);
       this.neighbours = new Int32Array(within);
