@@ -90,6 +90,19 @@ export function pointRows(points: PointCloud, what = "points"): ArrayLike<number
 
 /** Pairwise distances of a point cloud, computed in float64 and stored as float32. */
 export function distancesOfPoints(points: PointCloud, metric: Metric = "euclidean", budgetBytes = Infinity): DistanceMatrix {
+  const steps = distanceSteps(points, metric, budgetBytes);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * distancesOfPoints as resumable steps: each next() fills rows for about `slice` milliseconds and yields
+ * the rows done, so an async caller lets the event loop run between slices (a 40,000-point matrix
+ * takes tens of seconds).
+ */
+export function* distanceSteps(points: PointCloud, metric: Metric = "euclidean", budgetBytes = Infinity, slice = Infinity): Generator<number, DistanceMatrix, void> {
   if (!["euclidean", "manhattan", "chebyshev", "cosine"].includes(metric)) throw new Error(`unknown metric "${metric as string}"; use euclidean, manhattan, chebyshev or cosine`);
   const rows = pointRows(points);
   const n = rows.length;
@@ -109,7 +122,12 @@ export function distancesOfPoints(points: PointCloud, metric: Metric = "euclidea
     }
   }
   const values = new Float32Array(n * n);
+  let deadline = performance.now() + slice;
   for (let i = 1; i < n; i++) {
+    if (i % 64 === 0 && performance.now() > deadline) {
+      yield i;
+      deadline = performance.now() + slice;
+    }
     const a = i * dim;
     for (let k = 0; k < i; k++) {
       const b = k * dim;

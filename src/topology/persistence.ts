@@ -5,7 +5,7 @@ import { Table } from "../display/table";
 import { persistenceSteps, type EngineOutput, type Interval } from "./engine";
 import { progress, yieldToEventLoop, type Progress } from "../display/progress";
 import { defaultWorkers, parallelAssembler, sharedDistances } from "./parallel";
-import { checkIndexRange, distancesOfMatrix, distancesOfPoints, enclosingRadius, estimateWork, matrixBytes, memoryBudget, type DistanceInput, type DistanceMatrix, type Metric, type PointCloud } from "./input";
+import { checkIndexRange, distancesOfMatrix, distanceSteps, enclosingRadius, estimateWork, matrixBytes, memoryBudget, type DistanceInput, type DistanceMatrix, type Metric, type PointCloud } from "./input";
 
 export interface PersistenceOptions {
   /** Highest homology dimension (default 1). */
@@ -43,10 +43,19 @@ export async function persistence(input: PersistenceInput, options: PersistenceO
   // Checked before the distance matrix is built, which alone can exceed the memory limit.
   const budget = memoryBudget(options.maxMemoryMB, "persistence");
   const started = performance.now();
-  const matrix: DistanceMatrix =
-    input != null && typeof input === "object" && "distances" in input && !Array.isArray(input)
-      ? distancesOfMatrix(input.distances, budget)
-      : distancesOfPoints(input as PointCloud, options.metric ?? "euclidean", budget);
+  let matrix: DistanceMatrix;
+  if (input != null && typeof input === "object" && "distances" in input && !Array.isArray(input)) matrix = distancesOfMatrix(input.distances, budget);
+  else {
+    const steps = distanceSteps(input as PointCloud, options.metric ?? "euclidean", budget, SLICE_MS);
+    for (;;) {
+      const step = steps.next();
+      if (step.done) {
+        matrix = step.value;
+        break;
+      }
+      await yieldToEventLoop();
+    }
+  }
   return persistenceOfMatrix(matrix, { ...options, maxDim }, started);
 }
 

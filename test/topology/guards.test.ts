@@ -106,3 +106,17 @@ test("guards leave no tensors behind (a tensor input refused for its size)", asy
   await assertNoLeak(() => assert.rejects(() => persistence(t, { maxMemoryMB: 1 }), /600 points need a 600 x 600 distance matrix/), "persistence guard");
   t.dispose();
 });
+
+test("the distance matrix of a point cloud is built in slices too: timers run while 3,000 points' distances are computed", async () => {
+  const rng = new Rng(9);
+  const points = Array.from({ length: 3000 }, () => Array.from({ length: 50 }, () => rng.normal()));
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 1);
+  const started = performance.now();
+  // maxDim 0 at threshold 0: the engine has no work, so the time is the 4.5M distances in R^50.
+  const r = await persistence(points, { maxDim: 0, threshold: 0, progress: false });
+  const elapsed = performance.now() - started;
+  clearInterval(timer);
+  if (elapsed > 200) assert.ok(ticks >= 2, `${ticks} timer ticks during ${elapsed.toFixed(0)} ms`);
+  assert.equal(r.diagrams[0].length, 3000);
+});
