@@ -84,7 +84,7 @@ export async function persistenceOfMatrix(matrix: DistanceMatrix, options: Persi
       break;
     }
     const { dim, done, total } = step.value;
-    if (bar === null && options.progress !== false && performance.now() - started > QUIET_MS) bar = progress(`persistence of ${matrix.n} points`, 100);
+    if (bar === null && options.progress !== false && performance.now() - started > QUIET_MS) bar = progress(`persistence of ${matrix.n} ${matrix.source === "points" ? "points" : "vertices"}`, 100);
     bar?.update(Math.floor((100 * (dim + (total > 0 ? done / total : 1))) / (maxDim + 1)), dim === 0 ? `H0: ${done}/${total} edges` : `H${dim}: ${done}/${total} columns`);
     await yieldToEventLoop();
   }
