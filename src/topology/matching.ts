@@ -29,9 +29,12 @@ const linf = (ax: number, ay: number, bx: number, by: number): number => Math.ma
 
 /**
  * The bottleneck distance of two sets of finite points under L-infinity and a matching that attains it.
- * Exact: the answer is one of the candidate costs (pair costs and diagonal distances).
+ * Exact: the answer is one of the candidate costs (pair costs and diagonal distances). Above
+ * candidateLimit pairs (their list would not fit in memory) the search bisects the float64 bit patterns
+ * instead: matching only compares costs with the radius, so the smallest radius that matches is found
+ * exactly in at most 64 steps.
  */
-export function bottleneckMatching(a: DiagramPoints, b: DiagramPoints): { distance: number; assignment: Assignment } {
+export function bottleneckMatching(a: DiagramPoints, b: DiagramPoints, candidateLimit = MAX_CANDIDATES): { distance: number; assignment: Assignment } {
   const n = a.birth.length;
   const m = b.birth.length;
   if (n + m === 0) return { distance: 0, assignment: { rowToColumn: new Int32Array(0) } };
@@ -39,6 +42,7 @@ export function bottleneckMatching(a: DiagramPoints, b: DiagramPoints): { distan
   let upper = 0;
   for (let i = 0; i < n; i++) upper = Math.max(upper, a.toDiagonal[i]);
   for (let j = 0; j < m; j++) upper = Math.max(upper, b.toDiagonal[j]);
+  if (n * m > candidateLimit) return bisectBits(new BottleneckMatcher(a, b), upper);
   // The candidates: 0, the diagonal distances and the pair costs up to that bound (counted, then stored).
   let count = 1 + n + m;
   for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) if (linf(a.birth[i], a.death[i], b.birth[j], b.death[j]) <= upper) count++;
@@ -78,6 +82,36 @@ export function bottleneckMatching(a: DiagramPoints, b: DiagramPoints): { distan
   }
   const distance = best;
   matcher.perfect(distance);
+  return { distance, assignment: { rowToColumn: matcher.matchLeft.slice() } };
+}
+
+/** Pairs beyond which the bottleneck search does not list the candidate costs (2^25 doubles: 256 MB). */
+const MAX_CANDIDATES = 2 ** 25;
+
+/** The smallest radius in [0, upper] with a perfect matching, by bisection over the bit patterns of non-negative doubles (which order like the values). */
+function bisectBits(matcher: BottleneckMatcher, upper: number): { distance: number; assignment: Assignment } {
+  const value = new Float64Array(1);
+  const bits = new BigUint64Array(value.buffer);
+  const bitsOf = (x: number): bigint => {
+    value[0] = x;
+    return bits[0];
+  };
+  const valueOf = (b: bigint): number => {
+    bits[0] = b;
+    return value[0];
+  };
+  let distance = 0;
+  if (!matcher.perfect(0)) {
+    let lo = bitsOf(0); // no perfect matching
+    let hi = bitsOf(upper); // always one
+    while (hi - lo > 1n) {
+      const mid = (lo + hi) / 2n;
+      if (matcher.perfect(valueOf(mid))) hi = mid;
+      else lo = mid;
+    }
+    distance = valueOf(hi);
+    matcher.perfect(distance);
+  }
   return { distance, assignment: { rowToColumn: matcher.matchLeft.slice() } };
 }
 

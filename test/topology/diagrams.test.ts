@@ -5,6 +5,7 @@ import { bettiCurve, bottleneck, filterByPersistence, landscape, lifetimes, pers
 import { Rng } from "../../src/math/rng";
 import { fixtures, fromJSON } from "./fixtures";
 import { denseBottleneck, denseWasserstein } from "./dense-distances";
+import { bottleneckMatching } from "../../src/topology/matching";
 
 const gudhi = fixtures.diagram_distances.gudhi_doc_example;
 const d1 = fromJSON(gudhi.d1);
@@ -49,6 +50,19 @@ test("bottleneck (Hopcroft-Karp over a grid) equals the dense exact matching on 
   const a = randomDiagram(rng, 150, false);
   const b = randomDiagram(rng, 120, false);
   assert.equal(bottleneck(a, b).distance, denseBottleneck(a, b));
+});
+
+test("bottleneck by bisection of the float64 bit patterns (the path for diagrams too large to list the candidates) equals the dense exact one", () => {
+  const rng = new Rng(14);
+  const half = (d: Diagram) => {
+    const finite = d.filter((p) => p[1] > p[0]);
+    return { birth: Float64Array.from(finite, (p) => p[0]), death: Float64Array.from(finite, (p) => p[1]), toDiagonal: Float64Array.from(finite, (p) => (p[1] - p[0]) / 2) };
+  };
+  for (let t = 0; t < 100; t++) {
+    const a = randomDiagram(rng, rng.int(12), t % 2 === 0);
+    const b = randomDiagram(rng, rng.int(12), t % 2 === 0);
+    assert.equal(bottleneckMatching(half(a), half(b), 0).distance, denseBottleneck(a, b), `pair ${t}`);
+  }
 });
 
 test("bottleneck matching: every matched pair costs at most the distance, every point is used once", () => {
