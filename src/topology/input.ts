@@ -60,6 +60,8 @@ export interface DistanceMatrix {
   n: number;
   values: Float32Array;
   source: "points" | "distances";
+  /** Largest (float32) distance from each point, when known from building the matrix. */
+  rowMax?: Float32Array;
 }
 
 /** Rows of a point cloud as plain arrays, with a clear error for ragged rows and non-finite values. */
@@ -122,6 +124,7 @@ export function* distanceSteps(points: PointCloud, metric: Metric = "euclidean",
     }
   }
   const values = new Float32Array(n * n);
+  const rowMax = new Float32Array(n);
   let deadline = performance.now() + slice;
   for (let i = 1; i < n; i++) {
     if (i % 64 === 0 && performance.now() > deadline) {
@@ -148,9 +151,12 @@ export function* distanceSteps(points: PointCloud, metric: Metric = "euclidean",
       }
       values[i * n + k] = s;
       values[k * n + i] = s;
+      const stored = values[i * n + k];
+      if (stored > rowMax[i]) rowMax[i] = stored;
+      if (stored > rowMax[k]) rowMax[k] = stored;
     }
   }
-  return { n, values, source: "points" };
+  return { n, values, source: "points", rowMax };
 }
 
 /**
@@ -201,11 +207,12 @@ export function distancesOfMatrix(input: DistanceInput, budgetBytes = Infinity):
 
 /** min over points of the largest distance from it: above it the Rips complex is a cone. */
 export function enclosingRadius(d: DistanceMatrix): number {
-  const { n, values } = d;
+  const { n, values, rowMax } = d;
   let best = Infinity;
   for (let i = 0; i < n; i++) {
     let m = 0;
-    for (let j = 0; j < n; j++) if (values[i * n + j] > m) m = values[i * n + j];
+    if (rowMax) m = rowMax[i];
+    else for (let j = 0; j < n; j++) if (values[i * n + j] > m) m = values[i * n + j];
     if (m < best) best = m;
   }
   return n === 1 ? 0 : best;
