@@ -628,11 +628,12 @@ class ColumnReducer {
 
   /** Adds the coboundary of one simplex to the working column, and the simplex to the working reduction. */
   private addCoboundary(diam: number, index: number): void {
-    const { complex, scratch } = this;
+    const complex = this.complex;
+    const working = this.scratch.working;
     const threshold = complex.threshold;
-    scratch.workingReduction.push(diam, index);
+    this.scratch.workingReduction.push(diam, index);
     complex.startCofacets(index, diam, this.dim, true);
-    while (complex.nextCofacet()) if (complex.cofacetDiam <= threshold) scratch.working.push(complex.cofacetDiam, complex.cofacetIndex);
+    while (complex.nextCofacet()) if (complex.cofacetDiam <= threshold) working.push(complex.cofacetDiam, complex.cofacetIndex);
   }
 
   /** Reduces columns until all are done (true) or the deadline (performance.now()) passes. */

@@ -123,14 +123,20 @@ export function* distanceSteps(points: PointCloud, metric: Metric = "euclidean",
       for (let j = 0; j < dim; j++) flat[i * dim + j] /= norm;
     }
   }
-  const values = new Float32Array(n * n);
-  const rowMax = new Float32Array(n);
-  let deadline = performance.now() + slice;
-  for (let i = 1; i < n; i++) {
-    if (i % 64 === 0 && performance.now() > deadline) {
-      yield i;
-      deadline = performance.now() + slice;
-    }
+  const target: DistanceMatrix & { rowMax: Float32Array } = { n, values: new Float32Array(n * n), source: "points", rowMax: new Float32Array(n) };
+  // The rows are filled by a plain function (V8 optimizes its loops; a generator's it does not replace mid-loop).
+  for (let row = 1; row < n; ) {
+    row = fillDistanceRows(target, flat, dim, metric, row, performance.now() + slice);
+    if (row < n) yield row;
+  }
+  return target;
+}
+
+/** Fills rows from..n-1 of the lower triangle (and their mirror) until done or the deadline passes; returns the next row. */
+function fillDistanceRows(target: DistanceMatrix & { rowMax: Float32Array }, flat: Float64Array, dim: number, metric: Metric, from: number, deadline: number): number {
+  const { n, values, rowMax } = target;
+  for (let i = from; i < n; i++) {
+    if (i % 64 === 0 && i > from && performance.now() > deadline) return i;
     const a = i * dim;
     for (let k = 0; k < i; k++) {
       const b = k * dim;
@@ -156,7 +162,7 @@ export function* distanceSteps(points: PointCloud, metric: Metric = "euclidean",
       if (stored > rowMax[k]) rowMax[k] = stored;
     }
   }
-  return { n, values, source: "points", rowMax };
+  return n;
 }
 
 /**
