@@ -124,7 +124,7 @@ export function* distanceSteps(points: PointCloud, metric: Metric = "euclidean",
     }
   }
   const target: DistanceMatrix & { rowMax: Float32Array } = { n, values: new Float32Array(n * n), source: "points", rowMax: new Float32Array(n) };
-  // The rows are filled by a plain function (V8 optimizes its loops; a generator's it does not replace mid-loop).
+  // The rows are filled by a plain function, which keeps the hot loop out of the generator.
   for (let row = 1; row < n; ) {
     row = fillDistanceRows(target, flat, dim, metric, row, performance.now() + slice);
     if (row < n) yield row;
