@@ -9,6 +9,10 @@ const input =
   format === "lower-distance"
     ? { distances: text.split(/[\s,]+/).filter((s) => s.length > 0).map(Number) }
     : text.trim().split("\n").map((l) => l.trim().split(/\s+/).map(Number));
-const r = persistence(input, { maxDim: Number(dimArg), workers: workersArg === "default" ? undefined : Number(workersArg), threshold: thrArg === undefined ? undefined : Number(thrArg) });
+void main();
+
+async function main(): Promise<void> {
+const r = await persistence(input, { maxDim: Number(dimArg), workers: workersArg === "default" ? undefined : Number(workersArg), threshold: thrArg === undefined ? undefined : Number(thrArg), progress: false });
 const seconds = (performance.now() - started) / 1000;
 console.log(JSON.stringify({ seconds, bars: r.diagrams.map((d) => d.length) }));
+}

@@ -79,6 +79,13 @@ export function squaredDistance(data: ArrayLike<number>, dim: number, a: number,
   return s;
 }
 
+/** Squared Euclidean norm of row a of flat row-major data. */
+export function squaredDistanceToOrigin(data: ArrayLike<number>, dim: number, a: number): number {
+  let s = 0;
+  for (let j = 0; j < dim; j++) s += data[a * dim + j] ** 2;
+  return s;
+}
+
 export interface Subsample {
   /** Indices of the chosen points, in the order chosen. */
   indices: number[];
@@ -116,12 +123,12 @@ export function furthestPointSample(data: ArrayLike<number>, m: number, dim: num
 }
 
 /**
- * Neuron groups of each snapshot: connected components of "incoming weights within `tolerance`"
+ * Neuron groups of each snapshot k: connected components of "incoming weights within tolerances[k]"
  * (single linkage), largest first. Neurons that start equal and never separate form one group.
  */
-export function neuronGroups(c: TrajectoryCloud, tolerance: number): number[][][] {
-  const tol2 = tolerance * tolerance;
+export function neuronGroups(c: TrajectoryCloud, tolerances: number[]): number[][][] {
   return c.steps.map((_, k) => {
+    const tol2 = tolerances[k] * tolerances[k];
     const base = k * c.neurons;
     const sets = new DisjointSets(c.neurons);
     for (let a = 0; a < c.neurons; a++)

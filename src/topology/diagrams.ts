@@ -6,6 +6,8 @@
  */
 import type { Interval } from "./engine";
 import { erf, linspace } from "../math/special";
+import { heapBudget, memoryBudget } from "./input";
+import { auctionAssignment, bottleneckMatching, type DiagramPoints } from "./matching";
 
 export type Diagram = readonly (readonly [number, number])[];
 
@@ -42,7 +44,8 @@ interface Split {
   essential: number[];
 }
 
-function split(d: Diagram): Split {
+/** Indices of a diagram's finite intervals of positive length and of its essential classes. */
+export function split(d: Diagram): Split {
   const finite: number[] = [];
   const essential: number[] = [];
   d.forEach(([b, e], i) => {
@@ -63,28 +66,14 @@ function matchEssential(a: Diagram, b: Diagram, ia: number[], ib: number[]): { c
   return { costs: sa.map((x, k) => Math.abs(a[x][0] - b[sb[k]][0])), pairs: sa.map((x, k) => [x, sb[k]]) };
 }
 
-/**
- * The square cost matrix of the diagonal-augmented problem: rows are A's points then B's diagonal
- * projections, columns B's points then A's projections. A point may go to its own projection only.
- */
-function augmentedCosts(a: Diagram, b: Diagram, ia: number[], ib: number[], ground: (x: number, y: number) => number, toDiagonal: (p: readonly [number, number]) => number): Float64Array {
-  const n = ia.length;
-  const m = ib.length;
-  const size = n + m;
-  const c = new Float64Array(size * size);
-  for (let r = 0; r < size; r++) {
-    for (let s = 0; s < size; s++) {
-      let v: number;
-      if (r < n && s < m) v = ground(a[ia[r]][0] - b[ib[s]][0], a[ia[r]][1] - b[ib[s]][1]);
-      else if (r < n) v = s - m === r ? toDiagonal(a[ia[r]]) : Infinity;
-      else if (s < m) v = r - n === s ? toDiagonal(b[ib[s]]) : Infinity;
-      else v = 0;
-      c[r * size + s] = v;
-    }
-  }
-  return c;
+/** The finite points of a diagram (indices idx) with their distances to the diagonal. */
+function pointsOf(d: Diagram, idx: number[], toDiagonal: (birth: number, death: number) => number): DiagramPoints {
+  const birth = Float64Array.from(idx, (i) => d[i][0]);
+  const death = Float64Array.from(idx, (i) => d[i][1]);
+  return { birth, death, toDiagonal: Float64Array.from(idx, (_, k) => toDiagonal(birth[k], death[k])) };
 }
 
+/** The matched pairs of an augmented assignment, in the callers' indices (-1: the diagonal). */
 function pairsOf(assignment: Int32Array, ia: number[], ib: number[]): [number, number][] {
   const n = ia.length;
   const m = ib.length;
@@ -99,8 +88,8 @@ function pairsOf(assignment: Int32Array, ia: number[], ib: number[]): [number, n
 
 /**
  * Bottleneck distance (L-infinity ground metric, as persim and GUDHI): the smallest epsilon with a
- * perfect matching of the augmented diagrams using only pairs of cost <= epsilon; found exactly by
- * binary search over the candidate costs with a bipartite matching at each step.
+ * perfect matching of the augmented diagrams using only pairs of cost <= epsilon. Exact: a binary
+ * search over the candidate costs, each step a Hopcroft-Karp matching over a geometric grid (src/topology/matching.ts).
  */
 export function bottleneck(a: Diagram, b: Diagram): Matching {
   checkDiagram(a, "bottleneck (first diagram)");
@@ -109,43 +98,9 @@ export function bottleneck(a: Diagram, b: Diagram): Matching {
   const B = split(b);
   const essential = matchEssential(a, b, A.essential, B.essential);
   if (!essential) return { distance: Infinity, pairs: [] };
-  const size = A.finite.length + B.finite.length;
-  const costs = augmentedCosts(a, b, A.finite, B.finite, (x, y) => Math.max(Math.abs(x), Math.abs(y)), ([x, y]) => (y - x) / 2);
-  const candidates = Array.from(new Set(Array.from(costs).filter((c) => c !== Infinity))).sort((x, y) => x - y);
-  let lo = 0;
-  let hi = candidates.length - 1;
-  let best = size === 0 ? new Int32Array(0) : perfectMatching(costs, size, candidates[hi] ?? 0)!;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    const m = perfectMatching(costs, size, candidates[mid]);
-    if (m) {
-      best = m;
-      hi = mid;
-    } else lo = mid + 1;
-  }
-  const finite = size === 0 ? 0 : candidates[lo];
-  return { distance: Math.max(finite, ...essential.costs), pairs: [...pairsOf(best, A.finite, B.finite), ...essential.pairs] };
-}
-
-/** A perfect matching of rows to columns using only costs <= limit (Hopcroft-Karp style augmenting paths), or null. */
-function perfectMatching(costs: Float64Array, size: number, limit: number): Int32Array | null {
-  const rowOf = new Int32Array(size).fill(-1);
-  const colOf = new Int32Array(size).fill(-1);
-  const seen = new Int32Array(size).fill(-1);
-  const augment = (r: number, round: number): boolean => {
-    for (let s = 0; s < size; s++) {
-      if (costs[r * size + s] > limit || seen[s] === round) continue;
-      seen[s] = round;
-      if (rowOf[s] === -1 || augment(rowOf[s], round)) {
-        rowOf[s] = r;
-        colOf[r] = s;
-        return true;
-      }
-    }
-    return false;
-  };
-  for (let r = 0; r < size; r++) if (!augment(r, r)) return null;
-  return colOf;
+  const half = (birth: number, death: number) => (death - birth) / 2;
+  const { distance, assignment } = bottleneckMatching(pointsOf(a, A.finite, half), pointsOf(b, B.finite, half));
+  return { distance: Math.max(distance, ...essential.costs), pairs: [...pairsOf(assignment.rowToColumn, A.finite, B.finite), ...essential.pairs] };
 }
 
 export interface WassersteinOptions {
@@ -153,85 +108,37 @@ export interface WassersteinOptions {
   order?: number;
   /** Ground metric between points: "linf" (default, as GUDHI's internal_p = inf) or "l2". */
   ground?: "linf" | "l2";
+  /**
+   * The result is within this relative error of the exact distance, and never below it (default 1e-4;
+   * GUDHI's hera default is 0.01; 0: to the optimum up to round-off, slower).
+   */
+  relativeError?: number;
 }
 
-/** Wasserstein distance W_q between diagrams: an optimal assignment (Hungarian algorithm) of the augmented diagrams. */
+/**
+ * Wasserstein distance W_q between diagrams: an assignment of the augmented diagrams by the auction
+ * algorithm with epsilon scaling, certified within relativeError of the optimum by the dual bound its
+ * prices give (src/topology/matching.ts).
+ */
 export function wasserstein(a: Diagram, b: Diagram, options: WassersteinOptions = {}): Matching {
   const q = options.order ?? 1;
   if (!(q >= 1) || !Number.isFinite(q)) throw new Error(`wasserstein: order must be a finite number >= 1, got ${q}`);
   const ground = options.ground ?? "linf";
   if (ground !== "linf" && ground !== "l2") throw new Error(`wasserstein: ground must be "linf" or "l2", got "${ground as string}"`);
+  const relativeError = options.relativeError ?? 1e-4;
+  if (!(relativeError >= 0 && relativeError < 1)) throw new Error(`wasserstein: relativeError must be in [0, 1), got ${relativeError}`);
   checkDiagram(a, "wasserstein (first diagram)");
   checkDiagram(b, "wasserstein (second diagram)");
   const A = split(a);
   const B = split(b);
   const essential = matchEssential(a, b, A.essential, B.essential);
   if (!essential) return { distance: Infinity, pairs: [] };
-  const metric = ground === "linf" ? (x: number, y: number) => Math.max(Math.abs(x), Math.abs(y)) : (x: number, y: number) => Math.hypot(x, y);
-  const toDiagonal = ground === "linf" ? ([x, y]: readonly [number, number]) => (y - x) / 2 : ([x, y]: readonly [number, number]) => (y - x) / Math.SQRT2;
-  const size = A.finite.length + B.finite.length;
-  const costs = augmentedCosts(a, b, A.finite, B.finite, (x, y) => metric(x, y) ** q, (p) => toDiagonal(p) ** q);
-  const assignment = hungarian(costs, size);
-  let total = 0;
-  for (let r = 0; r < size; r++) total += costs[r * size + assignment[r]];
+  const toDiagonal = ground === "linf" ? (x: number, y: number) => (y - x) / 2 : (x: number, y: number) => (y - x) / Math.SQRT2;
+  const { cost, assignment } = auctionAssignment(pointsOf(a, A.finite, toDiagonal), pointsOf(b, B.finite, toDiagonal), { order: q, ground, relativeError });
+  let total = cost;
   for (const c of essential.costs) total += c ** q;
-  return { distance: total ** (1 / q), pairs: [...pairsOf(assignment, A.finite, B.finite), ...essential.pairs] };
+  return { distance: total ** (1 / q), pairs: [...pairsOf(assignment.rowToColumn, A.finite, B.finite), ...essential.pairs] };
 }
-
-/** Minimum-cost assignment of a square matrix (Infinity = forbidden), O(size^3) with potentials. */
-function hungarian(costs: Float64Array, size: number): Int32Array {
-  // Forbidden pairs get a finite cost larger than any allowed total, so the potentials stay finite.
-  let big = 1;
-  for (const c of costs) if (c !== Infinity) big += c;
-  const cost = (r: number, s: number) => {
-    const c = costs[r * size + s];
-    return c === Infinity ? big : c;
-  };
-  const u = new Float64Array(size + 1);
-  const v = new Float64Array(size + 1);
-  const rowOfCol = new Int32Array(size + 1); // 1-based rows; 0 = free
-  const way = new Int32Array(size + 1);
-  for (let r = 1; r <= size; r++) {
-    rowOfCol[0] = r;
-    let col = 0;
-    const minv = new Float64Array(size + 1).fill(Infinity);
-    const used = new Uint8Array(size + 1);
-    do {
-      used[col] = 1;
-      const row = rowOfCol[col];
-      let delta = Infinity;
-      let next = 0;
-      for (let s = 1; s <= size; s++) {
-        if (used[s]) continue;
-        const cur = cost(row - 1, s - 1) - u[row] - v[s];
-        if (cur < minv[s]) {
-          minv[s] = cur;
-          way[s] = col;
-        }
-        if (minv[s] < delta) {
-          delta = minv[s];
-          next = s;
-        }
-      }
-      for (let s = 0; s <= size; s++) {
-        if (used[s]) {
-          u[rowOfCol[s]] += delta;
-          v[s] -= delta;
-        } else minv[s] -= delta;
-      }
-      col = next;
-    } while (rowOfCol[col] !== 0);
-    do {
-      const prev = way[col];
-      rowOfCol[col] = rowOfCol[prev];
-      col = prev;
-    } while (col !== 0);
-  }
-  const assignment = new Int32Array(size);
-  for (let s = 1; s <= size; s++) if (rowOfCol[s] > 0) assignment[rowOfCol[s] - 1] = s - 1;
-  return assignment;
-}
-
 
 function finiteRange(d: Diagram): [number, number] {
   const fin = d.filter((p) => p[1] !== Infinity);
@@ -286,7 +193,12 @@ export interface PersistenceImageOptions {
   persistenceRange?: [number, number];
   /** Weight of an interval by its persistence (default: linear ramp p / max persistence, as persim). */
   weight?: (birth: number, persistence: number) => number;
+  /** Refuse images estimated above this many megabytes (default: the topology tools' limit, within V8's heap). */
+  maxMemoryMB?: number;
 }
+
+/** Bytes a resolution x resolution image of plain numbers takes in V8's heap (8 per value, row arrays included). */
+const BYTES_PER_PIXEL = 8;
 
 /**
  * Persistence image (Adams et al. 2017): each finite interval becomes a Gaussian at (birth, persistence)
@@ -301,6 +213,11 @@ export function persistenceImage(d: Diagram, options: PersistenceImageOptions = 
   if (!(sigma > 0)) throw new Error(`persistenceImage: sigma must be positive, got ${sigma}`);
   const res = options.resolution ?? 20;
   if (!Number.isInteger(res) || res < 1) throw new Error(`persistenceImage: resolution must be a positive integer, got ${res}`);
+  const budget = heapBudget(memoryBudget(options.maxMemoryMB, "persistenceImage"));
+  if (res * res * BYTES_PER_PIXEL > budget) {
+    const fit = Math.floor(Math.sqrt(budget / BYTES_PER_PIXEL));
+    throw new Error(`persistenceImage: resolution ${res} gives ${res} x ${res} pixels, about ${((res * res * BYTES_PER_PIXEL) / 2 ** 20).toFixed(0)} MB, over the ${(budget / 2 ** 20).toFixed(0)} MB limit (maxMemoryMB, within the JS heap); use resolution <= ${fit}`);
+  }
   const births = points.map((p) => p[0]);
   const [b0, b1] = options.birthRange ?? [Math.min(0, ...births) - 3 * sigma, Math.max(0, ...births) + 3 * sigma];
   const [p0, p1] = options.persistenceRange ?? [0, maxP + 3 * sigma];

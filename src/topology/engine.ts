@@ -92,9 +92,10 @@ export class RipsComplex {
     this.verts = new Int32Array(kMax + 1);
     this.facetVerts = new Int32Array(kMax + 1);
     this.pivotVerts = new Int32Array(kMax + 1);
+    // Ordered pairs within the threshold: twice the lower triangle's (the matrix is symmetric).
     let within = 0;
-    for (let i = 0; i < n * n; i++) if (dist[i] <= threshold) within++;
-    within -= n; // the diagonal
+    for (let i = 1; i < n; i++) for (let j = i * n, end = i * n + i; j < end; j++) if (dist[j] <= threshold) within++;
+    within *= 2;
     if (within < SPARSE_FRACTION * n * (n - 1)) {
       this.neighbourStart = new Int32Array(n + 1);
       this.neighbours = new Int32Array(within);
@@ -105,6 +106,28 @@ export class RipsComplex {
       }
       this.neighbourStart[n] = at;
     }
+  }
+
+  /** The edges within the threshold (unsorted): from the neighbour lists in sparse mode, else one pass over the matrix. */
+  edges(): SimplexList {
+    const { n, dist, threshold } = this;
+    const list = this.neighbours;
+    const start = this.neighbourStart;
+    const edges = new SimplexList(list ? list.length / 2 : 1024);
+    for (let i = 1; i < n; i++) {
+      const row = i * n;
+      const base = (i * (i - 1)) / 2;
+      if (list && start) {
+        // Neighbours are descending: those below i come last.
+        for (let p = start[i + 1] - 1; p >= start[i] && list[p] < i; p--) edges.push(dist[row + list[p]], base + list[p]);
+      } else {
+        for (let j = 0; j < i; j++) {
+          const d = dist[row + j];
+          if (d <= threshold) edges.push(d, base + j);
+        }
+      }
+    }
+    return edges;
   }
 
   /** True when cofacets are enumerated from neighbour lists. */
@@ -406,7 +429,22 @@ class ReductionMatrix {
   }
 }
 
-export function computePersistence(input: EngineInput): EngineOutput {
+/** Where a computation stands: dimension `dim` (0: the H0 pass over the edges) with `done` of `total` items. */
+export interface EngineProgress {
+  dim: number;
+  done: number;
+  total: number;
+}
+
+/** Long loops check the clock every this many items, and hand control back once their time slice is over. */
+const CLOCK_EVERY = 64;
+
+/**
+ * The engine as resumable steps: each next() works for about `slice` milliseconds (Infinity: all at
+ * once), then yields where it stands, so an async caller can let the event loop run (and an interrupt
+ * through) between slices. computePersistence runs it to the end.
+ */
+export function* persistenceSteps(input: EngineInput, slice = Infinity): Generator<EngineProgress, EngineOutput, void> {
   const { distances, n, maxDim, threshold } = input;
   const complex = new RipsComplex(distances, n, maxDim, threshold);
   const diagrams: Interval[][] = Array.from({ length: maxDim + 1 }, () => []);
@@ -414,69 +452,114 @@ export function computePersistence(input: EngineInput): EngineOutput {
   const stats: EngineOutput["stats"] = [];
 
   // Edges within the threshold, in filtration order.
-  const edges = new SimplexList(1024);
-  for (let i = 1; i < n; i++) {
-    const row = i * n;
-    const base = (i * (i - 1)) / 2;
-    for (let j = 0; j < i; j++) {
-      const d = distances[row + j];
-      if (d <= threshold) edges.push(d, base + j);
-    }
-  }
+  const edges = complex.edges();
   edges.sortFiltration();
 
   // H0 by union-find (Kruskal); edges that merge nothing are the columns of dimension 1.
-  const sets = new DisjointSets(n);
-  let columns = new SimplexList(Math.max(16, edges.length - n));
-  const ends = new Int32Array(2);
-  const graph = maxDim >= 1 ? new GrowingGraph(complex) : null;
-  let apparent = 0;
-  for (let e = 0; e < edges.length; ) {
-    const d = edges.diam[e];
-    let groupEnd = e;
-    // (graph?.add(edges.index[groupEnd++]) would skip the increment too when graph is null: maxDim 0 hung.)
-    while (groupEnd < edges.length && edges.diam[groupEnd] === d) {
-      if (graph) graph.add(edges.index[groupEnd]);
-      groupEnd++;
-    }
-    for (; e < groupEnd; e++) {
-      const idx = edges.index[e];
-      complex.vertices(idx, 1, ends);
-      const a = sets.find(ends[0]);
-      const b = sets.find(ends[1]);
-      if (a !== b) {
-        if (d !== 0) diagrams[0].push([0, d]);
-        sets.union(a, b);
-      } else if (graph) {
-        if (complex.apparentCofacet(ends, 1, d, graph.highestCommonNeighbour(ends[0], ends[1])) === -1) columns.push(d, idx);
-        else apparent++;
-      }
-    }
-  }
-  for (let v = 0; v < n; v++) if (sets.find(v) === v) diagrams[0].push([0, Infinity]);
+  const h0 = new ZeroDimension(complex, edges, maxDim >= 1, diagrams[0]);
+  while (!h0.run(performance.now() + slice)) yield { dim: 0, done: h0.next, total: edges.length };
+  for (let v = 0; v < n; v++) if (h0.sets.find(v) === v) diagrams[0].push([0, Infinity]);
   stats.push({ dim: 0, simplices: n, columns: 0, apparent: 0, emergent: 0, additions: 0 });
+  let columns = h0.columns;
+  let apparent = h0.apparent;
   columns.reverse();
 
   let simplices = edges;
   const scratch: Scratch = { working: new WorkingColumn(), workingReduction: new WorkingColumn(), cocycleVerts: new Int32Array(maxDim + 2), cofacetVerts: new Int32Array(maxDim + 3) };
   for (let dim = 1; dim <= maxDim; dim++) {
-    const { pivots, emergent, additions } = reduceDimension(complex, columns, dim, diagrams[dim], cocycles ? cocycles[dim] : null, scratch);
-    stats.push({ dim, simplices: simplices.length, columns: columns.length, apparent, emergent, additions });
+    const reducer = new ColumnReducer(complex, columns, dim, diagrams[dim], cocycles ? cocycles[dim] : null, scratch);
+    while (!reducer.run(performance.now() + slice)) yield { dim, done: reducer.next, total: columns.length };
+    stats.push({ dim, simplices: simplices.length, columns: columns.length, apparent, emergent: reducer.emergent, additions: reducer.additions });
 
     if (dim < maxDim) {
       // Columns of the next dimension: cofacets not cleared (paired here) and not in apparent pairs.
       const keepSimplices = dim + 1 < maxDim;
-      const { next, nextColumns, apparent: found } = input.assemble
-        ? input.assemble(complex, simplices, dim, pivots, keepSimplices)
-        : assembleNextColumns(complex, simplices, 0, simplices.length, dim, pivots, keepSimplices);
-      apparent = found;
-      nextColumns.sortFiltration();
-      nextColumns.reverse();
-      columns = nextColumns;
-      simplices = keepSimplices ? next : new SimplexList(16);
+      let assembled: NextColumns;
+      if (input.assemble) assembled = input.assemble(complex, simplices, dim, reducer.pivots, keepSimplices);
+      else {
+        // In parts of simplices, so a long assembly yields too.
+        const part = slice === Infinity ? simplices.length : Math.max(1024, Math.ceil(simplices.length / 64));
+        assembled = { next: new SimplexList(keepSimplices ? simplices.length : 16), nextColumns: new SimplexList(1024), apparent: 0 };
+        for (let from = 0; from < simplices.length; from += part) {
+          const piece = assembleNextColumns(complex, simplices, from, Math.min(simplices.length, from + part), dim, reducer.pivots, keepSimplices);
+          if (from === 0 && part >= simplices.length) assembled = piece;
+          else {
+            if (keepSimplices) assembled.next.append(piece.next);
+            assembled.nextColumns.append(piece.nextColumns);
+            assembled.apparent += piece.apparent;
+          }
+          if (from + part < simplices.length) yield { dim, done: columns.length, total: columns.length };
+        }
+      }
+      apparent = assembled.apparent;
+      assembled.nextColumns.sortFiltration();
+      assembled.nextColumns.reverse();
+      columns = assembled.nextColumns;
+      simplices = keepSimplices ? assembled.next : new SimplexList(16);
     }
   }
   return { diagrams, cocycles, stats };
+}
+
+/** The whole computation at once (the synchronous entry point for internal callers and workers). */
+export function computePersistence(input: EngineInput): EngineOutput {
+  const steps = persistenceSteps(input);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * H0 by union-find over the edges in filtration order (Kruskal): each merge is a finite H0 bar; an
+ * edge that merges nothing is a column of dimension 1 unless it is in a zero-persistence apparent pair.
+ */
+class ZeroDimension {
+  readonly sets: DisjointSets;
+  readonly columns: SimplexList;
+  apparent = 0;
+  /** The next edge to process. */
+  next = 0;
+  private readonly graph: GrowingGraph | null;
+  private readonly ends = new Int32Array(2);
+
+  constructor(private readonly complex: RipsComplex, private readonly edges: SimplexList, higher: boolean, private readonly diagram: Interval[]) {
+    this.sets = new DisjointSets(complex.n);
+    this.columns = new SimplexList(Math.max(16, edges.length - complex.n));
+    this.graph = higher ? new GrowingGraph(complex) : null;
+  }
+
+  /** Processes edges (whole groups of one diameter) until all are done (true) or the deadline passes. */
+  run(deadline: number): boolean {
+    const { complex, edges, sets, graph, ends, diagram } = this;
+    let e = this.next;
+    let groups = 0;
+    while (e < edges.length) {
+      if (++groups % CLOCK_EVERY === 0 && performance.now() > deadline) break;
+      const d = edges.diam[e];
+      let groupEnd = e;
+      // (graph?.add(edges.index[groupEnd++]) would skip the increment too when graph is null: maxDim 0 hung.)
+      while (groupEnd < edges.length && edges.diam[groupEnd] === d) {
+        if (graph) graph.add(edges.index[groupEnd]);
+        groupEnd++;
+      }
+      for (; e < groupEnd; e++) {
+        const idx = edges.index[e];
+        complex.vertices(idx, 1, ends);
+        const a = sets.find(ends[0]);
+        const b = sets.find(ends[1]);
+        if (a !== b) {
+          if (d !== 0) diagram.push([0, d]);
+          sets.union(a, b);
+        } else if (graph) {
+          if (complex.apparentCofacet(ends, 1, d, graph.highestCommonNeighbour(ends[0], ends[1])) === -1) this.columns.push(d, idx);
+          else this.apparent++;
+        }
+      }
+    }
+    this.next = e;
+    return e >= edges.length;
+  }
 }
 
 /**
@@ -522,92 +605,120 @@ interface Scratch {
 
 /**
  * Reduces the coboundary columns of one dimension (youngest first), appending its intervals (and
- * cocycles) and returning the pivots for clearing. Its own function, so the JIT compiles it alone.
+ * cocycles) and keeping the pivots for clearing; resumable between columns.
  */
-function reduceDimension(complex: RipsComplex, columns: SimplexList, dim: number, diagram: Interval[], cocycles: number[][][] | null, scratch: Scratch): { pivots: IndexMap; emergent: number; additions: number } {
-  const { working, workingReduction, cocycleVerts, cofacetVerts } = scratch;
-  const threshold = complex.threshold;
-  const pivots = new IndexMap(columns.length);
-  const reduction = new ReductionMatrix();
-  let emergent = 0;
-  let additions = 0;
-  const addCoboundary = (diam: number, index: number): void => {
-    workingReduction.push(diam, index);
-    complex.startCofacets(index, diam, dim, true);
-    while (complex.nextCofacet()) if (complex.cofacetDiam <= threshold) working.push(complex.cofacetDiam, complex.cofacetIndex);
-  };
-  for (let c = 0; c < columns.length; c++) {
-    const birth = columns.diam[c];
-    const sigma = columns.index[c];
-    reduction.startColumn();
-    working.clear();
-    workingReduction.clear();
+class ColumnReducer {
+  readonly pivots: IndexMap;
+  private readonly reduction = new ReductionMatrix();
+  emergent = 0;
+  additions = 0;
+  /** The next column to reduce. */
+  next = 0;
 
-    // Coboundary of sigma; stop early at an emergent pair (its first same-diameter cofacet is the
-    // pivot, and nothing else claims it).
-    let found = false;
-    let pivotDiam = 0;
-    let pivotIndex = -1;
-    let checkEmergent = true;
-    complex.startCofacets(sigma, birth, dim, true);
-    while (complex.nextCofacet()) {
-      const cd = complex.cofacetDiam;
-      if (cd > threshold) continue;
-      const ci = complex.cofacetIndex;
-      working.push(cd, ci);
-      if (checkEmergent && cd === birth) {
-        checkEmergent = false;
-        if (!pivots.has(ci) && complex.apparentFacet(complex.cofacetVertices(cofacetVerts), dim + 1, cd) === -1) {
-          found = true;
-          pivotDiam = cd;
-          pivotIndex = ci;
-          emergent++;
-          break;
-        }
-      }
-    }
-    if (!found) {
-      found = working.pivot();
-      pivotDiam = working.pivotDiam;
-      pivotIndex = working.pivotIndex;
-    }
-
-    for (;;) {
-      if (!found) {
-        diagram.push([birth, Infinity]);
-        if (cocycles) cocycles.push(cocycleOf(complex, drain(workingReduction), sigma, dim, cocycleVerts));
-        break;
-      }
-      const other = pivots.get(pivotIndex);
-      if (other !== -1) {
-        additions++;
-        addCoboundary(columns.diam[other], columns.index[other]);
-        for (let e = reduction.begin(other), end = reduction.end(other); e < end; e++) addCoboundary(reduction.entries.diam[e], reduction.entries.index[e]);
-      } else {
-        const facet = complex.zeroApparentFacet(pivotIndex, pivotDiam, dim + 1);
-        if (facet !== -1) {
-          additions++;
-          addCoboundary(pivotDiam, facet);
-        } else {
-          if (pivotDiam > birth) {
-            diagram.push([birth, pivotDiam]);
-            if (cocycles) {
-              const stored = drain(workingReduction);
-              cocycles.push(cocycleOf(complex, stored, sigma, dim, cocycleVerts));
-              refill(workingReduction, stored);
-            }
-          }
-          pivots.set(pivotIndex, c);
-          while (workingReduction.popPivot()) reduction.push(workingReduction.pivotDiam, workingReduction.pivotIndex);
-          break;
-        }
-      }
-      found = working.pivot();
-      pivotDiam = working.pivotDiam;
-      pivotIndex = working.pivotIndex;
-    }
+  constructor(
+    private readonly complex: RipsComplex,
+    private readonly columns: SimplexList,
+    private readonly dim: number,
+    private readonly diagram: Interval[],
+    private readonly cocycles: number[][][] | null,
+    private readonly scratch: Scratch,
+  ) {
+    this.pivots = new IndexMap(columns.length);
   }
-  return { pivots, emergent, additions };
+
+  /** Adds the coboundary of one simplex to the working column, and the simplex to the working reduction. */
+  private addCoboundary(diam: number, index: number): void {
+    const complex = this.complex;
+    const working = this.scratch.working;
+    const threshold = complex.threshold;
+    this.scratch.workingReduction.push(diam, index);
+    complex.startCofacets(index, diam, this.dim, true);
+    while (complex.nextCofacet()) if (complex.cofacetDiam <= threshold) working.push(complex.cofacetDiam, complex.cofacetIndex);
+  }
+
+  /** Reduces columns until all are done (true) or the deadline (performance.now()) passes. */
+  run(deadline: number): boolean {
+    const { complex, columns, dim, diagram, cocycles, pivots, reduction } = this;
+    const { working, workingReduction, cocycleVerts, cofacetVerts } = this.scratch;
+    const threshold = complex.threshold;
+    for (let c = this.next; c < columns.length; c++) {
+      if (c % CLOCK_EVERY === CLOCK_EVERY - 1 && performance.now() > deadline) {
+        this.next = c;
+        return false;
+      }
+      const birth = columns.diam[c];
+      const sigma = columns.index[c];
+      reduction.startColumn();
+      working.clear();
+      workingReduction.clear();
+
+      // Coboundary of sigma; stop early at an emergent pair (its first same-diameter cofacet is the
+      // pivot, and nothing else claims it).
+      let found = false;
+      let pivotDiam = 0;
+      let pivotIndex = -1;
+      let checkEmergent = true;
+      complex.startCofacets(sigma, birth, dim, true);
+      while (complex.nextCofacet()) {
+        const cd = complex.cofacetDiam;
+        if (cd > threshold) continue;
+        const ci = complex.cofacetIndex;
+        working.push(cd, ci);
+        if (checkEmergent && cd === birth) {
+          checkEmergent = false;
+          if (!pivots.has(ci) && complex.apparentFacet(complex.cofacetVertices(cofacetVerts), dim + 1, cd) === -1) {
+            found = true;
+            pivotDiam = cd;
+            pivotIndex = ci;
+            this.emergent++;
+            break;
+          }
+        }
+      }
+      if (!found) {
+        found = working.pivot();
+        pivotDiam = working.pivotDiam;
+        pivotIndex = working.pivotIndex;
+      }
+
+      for (;;) {
+        if (!found) {
+          diagram.push([birth, Infinity]);
+          if (cocycles) cocycles.push(cocycleOf(complex, drain(workingReduction), sigma, dim, cocycleVerts));
+          break;
+        }
+        const other = pivots.get(pivotIndex);
+        if (other !== -1) {
+          this.additions++;
+          this.addCoboundary(columns.diam[other], columns.index[other]);
+          for (let e = reduction.begin(other), end = reduction.end(other); e < end; e++) this.addCoboundary(reduction.entries.diam[e], reduction.entries.index[e]);
+        } else {
+          const facet = complex.zeroApparentFacet(pivotIndex, pivotDiam, dim + 1);
+          if (facet !== -1) {
+            this.additions++;
+            this.addCoboundary(pivotDiam, facet);
+          } else {
+            if (pivotDiam > birth) {
+              diagram.push([birth, pivotDiam]);
+              if (cocycles) {
+                const stored = drain(workingReduction);
+                cocycles.push(cocycleOf(complex, stored, sigma, dim, cocycleVerts));
+                refill(workingReduction, stored);
+              }
+            }
+            pivots.set(pivotIndex, c);
+            while (workingReduction.popPivot()) reduction.push(workingReduction.pivotDiam, workingReduction.pivotIndex);
+            break;
+          }
+        }
+        found = working.pivot();
+        pivotDiam = working.pivotDiam;
+        pivotIndex = working.pivotIndex;
+      }
+    }
+    this.next = columns.length;
+    return true;
+  }
 }
 
 export interface NextColumns {

@@ -3,17 +3,17 @@ export { persistence, PersistenceResult, type PersistenceOptions, type Persisten
 export type { Interval } from "./engine";
 export type { Metric, PointCloud, DistanceInput } from "./input";
 export { bottleneck, wasserstein, landscape, persistenceImage, bettiCurve, persistentEntropy, lifetimes, filterByPersistence, linspace, type Diagram, type Matching, type WassersteinOptions, type PersistenceImageOptions } from "./diagrams";
-export { mapper, MapperResult, type MapperOptions, type MapperNode } from "./mapper";
+export { mapper, paperMapper, MapperResult, type MapperOptions, type MapperNode } from "./mapper";
 export { trajectory, learningNet, TrajectoryResult, type TrajectoryOptions, type LearningNetOptions, type Factors } from "./trajectory";
 export { cloud, furthestPointSample, type TrajectoryCloud, type CloudOptions, type Subsample } from "./cloud";
-export { pca, type Pca } from "./pca";
+export { pca, localDimension, type Pca, type LocalDimension, type LocalDimensionOptions } from "./pca";
 
 import { cloud, furthestPointSample } from "./cloud";
-import { mapper } from "./mapper";
+import { mapper, paperMapper } from "./mapper";
 import { trajectory, learningNet } from "./trajectory";
-import { pca } from "./pca";
+import { localDimension, pca } from "./pca";
 import { persistence } from "./persistence";
 import { bottleneck, wasserstein, landscape, persistenceImage, bettiCurve, persistentEntropy, lifetimes, filterByPersistence } from "./diagrams";
 
 /** The ws.topology namespace. */
-export const topology = { persistence, cloud, mapper, trajectory, learningNet, subsample: furthestPointSample, pca, bottleneck, wasserstein, landscape, persistenceImage, bettiCurve, persistentEntropy, lifetimes, filterByPersistence };
+export const topology = { persistence, cloud, mapper, paperMapper, trajectory, learningNet, subsample: furthestPointSample, pca, localDimension, bottleneck, wasserstein, landscape, persistenceImage, bettiCurve, persistentEntropy, lifetimes, filterByPersistence };

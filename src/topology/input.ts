@@ -2,8 +2,50 @@
  * Inputs of the persistence engine: point clouds and distance matrices checked and turned into one
  * float32 n x n distance matrix, the enclosing radius, and the memory estimate made before any work.
  */
+import * as os from "os";
+import * as v8 from "v8";
 import * as tf from "@tensorflow/tfjs";
 import { binomial, MAX_INDEX } from "./engine";
+
+/** Default memory limit of the topology tools: half the machine's memory, at most 8 GB. */
+export const DEFAULT_MEMORY_MB = Math.min(8192, Math.floor(os.totalmem() / 2 / 2 ** 20));
+
+/** The maxMemoryMB option checked (a finite positive number; NaN or a negative value is an error, never "no limit"), in bytes. */
+export function memoryBudget(maxMemoryMB: number | undefined, where: string): number {
+  const mb = maxMemoryMB ?? DEFAULT_MEMORY_MB;
+  if (typeof mb !== "number" || !Number.isFinite(mb) || mb <= 0) throw new Error(`${where}: maxMemoryMB must be a finite number of megabytes > 0, got ${String(maxMemoryMB)}`);
+  return mb * 2 ** 20;
+}
+
+/**
+ * A budget for results held as plain JS arrays: those live in V8's heap, whose limit (about 4 GB by
+ * default) is far below the machine's memory, and exceeding it aborts the process.
+ */
+export function heapBudget(bytes: number): number {
+  return Math.min(bytes, v8.getHeapStatistics().heap_size_limit / 4);
+}
+
+/** Bytes of the float32 n x n distance matrix the engine works on. */
+export function matrixBytes(n: number): number {
+  return 4 * n * n;
+}
+
+/** Bytes per simplex of the top dimension held at once (lists, columns, pivot map, reduction entries). */
+const BYTES_PER_SIMPLEX = 64;
+
+/** The least any computation on n points needs: the distance matrix and the vertices. */
+function minimumBytes(n: number): number {
+  return matrixBytes(n) + BYTES_PER_SIMPLEX * n;
+}
+
+/** Refuses a distance matrix over the budget before it is allocated, naming a point count that fits. */
+export function checkMatrixFits(n: number, budgetBytes: number, where: string): void {
+  if (minimumBytes(n) <= budgetBytes) return;
+  // The largest n with 4 n^2 + 64 n <= budget.
+  let fit = Math.floor((-BYTES_PER_SIMPLEX + Math.sqrt(BYTES_PER_SIMPLEX ** 2 + 16 * budgetBytes)) / 8);
+  while (fit > 0 && minimumBytes(fit) > budgetBytes) fit--;
+  throw new Error(`${where}: ${n} points need a ${n} x ${n} distance matrix of ${(matrixBytes(n) / 2 ** 20).toFixed(0)} MB, over the ${(budgetBytes / 2 ** 20).toFixed(0)} MB limit (maxMemoryMB); subsample to at most ${fit} points (ws.topology.subsample) or raise maxMemoryMB`);
+}
 
 export type Metric = "euclidean" | "manhattan" | "chebyshev" | "cosine";
 /** Points as rows; a tensor may have any static rank type (ws.tf.randomNormal gives Tensor<Rank>): rank 2 is checked when called. */
@@ -20,6 +62,8 @@ export interface DistanceMatrix {
   n: number;
   values: Float32Array;
   source: "points" | "distances";
+  /** Largest (float32) distance from each point, when known from building the matrix. */
+  rowMax?: Float32Array;
 }
 
 /** Rows of a point cloud as plain arrays, with a clear error for ragged rows and non-finite values. */
@@ -50,10 +94,25 @@ export function pointRows(points: PointCloud, what = "points"): ArrayLike<number
 }
 
 /** Pairwise distances of a point cloud, computed in float64 and stored as float32. */
-export function distancesOfPoints(points: PointCloud, metric: Metric = "euclidean"): DistanceMatrix {
+export function distancesOfPoints(points: PointCloud, metric: Metric = "euclidean", budgetBytes = Infinity): DistanceMatrix {
+  const steps = distanceSteps(points, metric, budgetBytes);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * distancesOfPoints as resumable steps: each next() fills rows for about `slice` milliseconds and yields
+ * the rows done, so an async caller lets the event loop run between slices (a 40,000-point matrix
+ * takes tens of seconds).
+ */
+export function* distanceSteps(points: PointCloud, metric: Metric = "euclidean", budgetBytes = Infinity, slice = Infinity): Generator<number, DistanceMatrix, void> {
+  if (!["euclidean", "manhattan", "chebyshev", "cosine"].includes(metric)) throw new Error(`unknown metric "${metric as string}"; use euclidean, manhattan, chebyshev or cosine`);
   const rows = pointRows(points);
   const n = rows.length;
   const dim = rows[0].length;
+  checkMatrixFits(n, budgetBytes, "persistence");
   const flat = new Float64Array(n * dim);
   rows.forEach((r, i) => {
     for (let j = 0; j < dim; j++) flat[i * dim + j] = r[j];
@@ -67,8 +126,20 @@ export function distancesOfPoints(points: PointCloud, metric: Metric = "euclidea
       for (let j = 0; j < dim; j++) flat[i * dim + j] /= norm;
     }
   }
-  const values = new Float32Array(n * n);
-  for (let i = 1; i < n; i++) {
+  const target: DistanceMatrix & { rowMax: Float32Array } = { n, values: new Float32Array(n * n), source: "points", rowMax: new Float32Array(n) };
+  // The rows are filled by a plain function, which keeps the hot loop out of the generator.
+  for (let row = 1; row < n; ) {
+    row = fillDistanceRows(target, flat, dim, metric, row, performance.now() + slice);
+    if (row < n) yield row;
+  }
+  return target;
+}
+
+/** Fills rows from..n-1 of the lower triangle (and their mirror) until done or the deadline passes; returns the next row. */
+function fillDistanceRows(target: DistanceMatrix & { rowMax: Float32Array }, flat: Float64Array, dim: number, metric: Metric, from: number, deadline: number): number {
+  const { n, values, rowMax } = target;
+  for (let i = from; i < n; i++) {
+    if (i % 64 === 0 && i > from && performance.now() > deadline) return i;
     const a = i * dim;
     for (let k = 0; k < i; k++) {
       const b = k * dim;
@@ -83,24 +154,25 @@ export function distancesOfPoints(points: PointCloud, metric: Metric = "euclidea
         for (let j = 0; j < dim; j++) s += Math.abs(flat[a + j] - flat[b + j]);
       } else if (metric === "chebyshev") {
         for (let j = 0; j < dim; j++) s = Math.max(s, Math.abs(flat[a + j] - flat[b + j]));
-      } else if (metric === "cosine") {
+      } else {
         for (let j = 0; j < dim; j++) s += flat[a + j] * flat[b + j];
         s = Math.max(0, 1 - s);
-      } else {
-        throw new Error(`unknown metric "${metric as string}"; use euclidean, manhattan, chebyshev or cosine`);
       }
       values[i * n + k] = s;
       values[k * n + i] = s;
+      const stored = values[i * n + k];
+      if (stored > rowMax[i]) rowMax[i] = stored;
+      if (stored > rowMax[k]) rowMax[k] = stored;
     }
   }
-  return { n, values, source: "points" };
+  return n;
 }
 
 /**
  * A distance matrix from a full square matrix (rows or a tensor) or a flat lower triangle. A full
  * matrix must be symmetric; the diagonal is ignored (Vietoris-Rips vertices are born at 0).
  */
-export function distancesOfMatrix(input: DistanceInput): DistanceMatrix {
+export function distancesOfMatrix(input: DistanceInput, budgetBytes = Infinity): DistanceMatrix {
   const check = (x: number, i: number, j: number): number => {
     if (typeof x !== "number" || Number.isNaN(x)) throw new Error(`distances: entry (${i}, ${j}) is not a number (${x})`);
     if (x < 0) throw new Error(`distances: entry (${i}, ${j}) is negative (${x})`);
@@ -110,6 +182,7 @@ export function distancesOfMatrix(input: DistanceInput): DistanceMatrix {
     if (input instanceof tf.Tensor && input.rank !== 2) throw new Error(`distances: expected a rank-2 tensor, got shape [${input.shape.join(", ")}]`);
     const rows = input instanceof tf.Tensor ? (input.arraySync() as number[][]) : (input as ArrayLike<number>[]);
     const n = rows.length;
+    checkMatrixFits(n, budgetBytes, "persistence");
     const lower = rows.every((r, i) => r != null && r.length === i);
     const values = new Float32Array(n * n);
     if (lower) {
@@ -134,6 +207,7 @@ export function distancesOfMatrix(input: DistanceInput): DistanceMatrix {
   const m = flat.length;
   const n = Math.round((1 + Math.sqrt(1 + 8 * m)) / 2);
   if ((n * (n - 1)) / 2 !== m || m === 0) throw new Error(`distances: a flat lower triangle needs n(n-1)/2 entries; ${m} is not of that form`);
+  checkMatrixFits(n, budgetBytes, "persistence");
   const values = new Float32Array(n * n);
   let k = 0;
   for (let i = 1; i < n; i++) for (let j = 0; j < i; j++) values[i * n + j] = values[j * n + i] = check(flat[k++], i, j);
@@ -142,11 +216,12 @@ export function distancesOfMatrix(input: DistanceInput): DistanceMatrix {
 
 /** min over points of the largest distance from it: above it the Rips complex is a cone. */
 export function enclosingRadius(d: DistanceMatrix): number {
-  const { n, values } = d;
+  const { n, values, rowMax } = d;
   let best = Infinity;
   for (let i = 0; i < n; i++) {
     let m = 0;
-    for (let j = 0; j < n; j++) if (values[i * n + j] > m) m = values[i * n + j];
+    if (rowMax) m = rowMax[i];
+    else for (let j = 0; j < n; j++) if (values[i * n + j] > m) m = values[i * n + j];
     if (m < best) best = m;
   }
   return n === 1 ? 0 : best;
@@ -157,9 +232,6 @@ export interface WorkEstimate {
   simplices: number[];
   bytes: number;
 }
-
-/** Bytes per simplex of the top dimension held at once (lists, columns, pivot map, reduction entries). */
-const BYTES_PER_SIMPLEX = 64;
 
 /**
  * Estimates the simplices within a threshold by counting, from a sample of vertices, the cliques of

@@ -5,6 +5,7 @@
  */
 import { symmetricEigen } from "../math/eigen";
 import { Rng } from "../math/rng";
+import { squaredDistance } from "./cloud";
 
 export interface Pca {
   k: number;
@@ -100,4 +101,71 @@ function orthonormalise(cols: Float64Array[]): void {
       } else for (let t = 0; t < c.length; t++) c[t] /= norm;
     });
   }
+}
+
+export interface LocalDimensionOptions {
+  /** Neighbours of each sampled point, itself included (default 20). */
+  neighbours?: number;
+  /** Points sampled (default 200, all when fewer). */
+  samples?: number;
+  /** A neighbourhood's dimension: principal components needed for this fraction of its variance (default 0.9). */
+  variance?: number;
+  seed?: number;
+}
+
+export interface LocalDimension {
+  /** Median of the local dimensions. */
+  dimension: number;
+  /** Local dimension at each sampled point. */
+  local: number[];
+  /** Mean fraction of a neighbourhood's variance on each of its first components. */
+  spectrum: number[];
+  method: string;
+}
+
+/**
+ * Intrinsic dimension by local PCA: for sampled points, the principal components of the k nearest
+ * neighbours (from the k x k Gram matrix of the centred neighbourhood, whose non-zero eigenvalues are
+ * the covariance's), counting the components needed for `variance` of the neighbourhood's variance.
+ * A flat d-dimensional patch gives exactly d.
+ */
+export function localDimension(points: ArrayLike<number>, m: number, dim: number, options: LocalDimensionOptions = {}): LocalDimension {
+  const k = options.neighbours ?? 20;
+  const fraction = options.variance ?? 0.9;
+  if (points.length !== m * dim) throw new Error(`localDimension: expected ${m} x ${dim} = ${m * dim} values, got ${points.length}`);
+  if (!Number.isInteger(k) || k < 3 || k > Math.min(m, 800)) throw new Error(`localDimension: neighbours must be an integer from 3 to min(points, 800) = ${Math.min(m, 800)}, got ${k}`);
+  if (!(fraction > 0 && fraction < 1)) throw new Error(`localDimension: variance must be in (0, 1), got ${fraction}`);
+  const count = Math.min(m, options.samples ?? 200);
+  if (!Number.isInteger(count) || count < 1) throw new Error(`localDimension: samples must be a positive integer, got ${options.samples}`);
+  const sample = count === m ? Array.from({ length: m }, (_, i) => i) : Array.from(new Rng(options.seed ?? 0).permutation(m).subarray(0, count));
+  const local: number[] = [];
+  const spectrum = new Float64Array(k);
+  const distances = new Float64Array(m);
+  for (const p of sample) {
+    for (let i = 0; i < m; i++) distances[i] = squaredDistance(points, dim, p, i);
+    const near = Array.from({ length: m }, (_, i) => i).sort((x, y) => distances[x] - distances[y] || x - y).slice(0, k);
+    const mean = new Float64Array(dim);
+    for (const i of near) for (let j = 0; j < dim; j++) mean[j] += points[i * dim + j] / k;
+    const gram = new Float64Array(k * k);
+    for (let a = 0; a < k; a++)
+      for (let b = a; b < k; b++) {
+        let s = 0;
+        for (let j = 0; j < dim; j++) s += (points[near[a] * dim + j] - mean[j]) * (points[near[b] * dim + j] - mean[j]);
+        gram[a * k + b] = gram[b * k + a] = s;
+      }
+    const values = Array.from(symmetricEigen(gram, k).values, (v) => Math.max(0, v)).sort((x, y) => y - x);
+    const total = values.reduce((s, v) => s + v, 0);
+    if (total === 0) {
+      local.push(0);
+      continue;
+    }
+    let acc = 0;
+    let d = 0;
+    while (d < values.length && acc < fraction * total) acc += values[d++];
+    local.push(d);
+    values.forEach((v, i) => (spectrum[i] += v / total / sample.length));
+  }
+  const sorted = [...local].sort((x, y) => x - y);
+  const dimension = sorted[Math.floor((sorted.length - 1) / 2)];
+  return { dimension, local, spectrum: Array.from(spectrum), method: `local PCA: components for ${fraction * 100}% of the variance of each point's ${k} nearest neighbours, median over ${sample.length} points` };
 }

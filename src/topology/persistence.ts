@@ -1,11 +1,11 @@
 /** ws.persistence(): Vietoris-Rips persistence diagrams of a point cloud or a distance matrix. */
-import * as os from "os";
 import { Result } from "../display/result";
 import { figure, type Figure } from "../display/figure";
 import { Table } from "../display/table";
-import { computePersistence, type EngineOutput, type Interval } from "./engine";
+import { persistenceSteps, type EngineOutput, type Interval } from "./engine";
+import { progress, yieldToEventLoop, type Progress } from "../display/progress";
 import { defaultWorkers, parallelAssembler, sharedDistances } from "./parallel";
-import { checkIndexRange, distancesOfMatrix, distancesOfPoints, enclosingRadius, estimateWork, type DistanceInput, type DistanceMatrix, type Metric, type PointCloud } from "./input";
+import { checkIndexRange, distancesOfMatrix, distanceSteps, enclosingRadius, estimateWork, matrixBytes, memoryBudget, type DistanceInput, type DistanceMatrix, type Metric, type PointCloud } from "./input";
 
 export interface PersistenceOptions {
   /** Highest homology dimension (default 1). */
@@ -20,32 +20,53 @@ export interface PersistenceOptions {
   maxMemoryMB?: number;
   /** Worker threads besides the calling one for the parallel part (default: cores - 1; 0: single thread). */
   workers?: number;
+  /** A progress bar once the computation has run for a second (default true; false: none). */
+  progress?: boolean;
 }
+
+/** The engine works in slices of this many milliseconds, letting the event loop (and an interrupt) run between them. */
+const SLICE_MS = 50;
+/** Calls shorter than this show no progress bar. */
+const QUIET_MS = 1000;
 
 export type PersistenceInput = PointCloud | { distances: DistanceInput };
 
-const DEFAULT_MEMORY_MB = Math.min(8192, Math.floor(os.totalmem() / 2 / 2 ** 20));
-
-export function persistence(input: PersistenceInput, options: PersistenceOptions = {}): PersistenceResult {
+/**
+ * Vietoris-Rips persistence. Asynchronous: the engine yields to the event loop between slices of work,
+ * so a notebook interrupt gets through and the progress bar moves.
+ */
+export async function persistence(input: PersistenceInput, options: PersistenceOptions = {}): Promise<PersistenceResult> {
   const maxDim = options.maxDim ?? 1;
   if (!Number.isInteger(maxDim) || maxDim < 0) throw new Error(`persistence: maxDim must be a non-negative integer, got ${maxDim}`);
   if (options.threshold !== undefined && !(options.threshold >= 0)) throw new Error(`persistence: threshold must be a number >= 0, got ${options.threshold}`);
+  if (options.progress !== undefined && typeof options.progress !== "boolean") throw new Error(`persistence: progress must be true or false, got ${String(options.progress)}`);
+  // Checked before the distance matrix is built, which alone can exceed the memory limit.
+  const budget = memoryBudget(options.maxMemoryMB, "persistence");
   const started = performance.now();
-  const matrix: DistanceMatrix =
-    input != null && typeof input === "object" && "distances" in input && !Array.isArray(input)
-      ? distancesOfMatrix(input.distances)
-      : distancesOfPoints(input as PointCloud, options.metric ?? "euclidean");
+  let matrix: DistanceMatrix;
+  if (input != null && typeof input === "object" && "distances" in input && !Array.isArray(input)) matrix = distancesOfMatrix(input.distances, budget);
+  else {
+    const steps = distanceSteps(input as PointCloud, options.metric ?? "euclidean", budget, SLICE_MS);
+    for (;;) {
+      const step = steps.next();
+      if (step.done) {
+        matrix = step.value;
+        break;
+      }
+      await yieldToEventLoop();
+    }
+  }
   return persistenceOfMatrix(matrix, { ...options, maxDim }, started);
 }
 
 /** The engine on an already checked distance matrix (used by the trajectory analysis too). */
-export function persistenceOfMatrix(matrix: DistanceMatrix, options: PersistenceOptions, started = performance.now()): PersistenceResult {
+export async function persistenceOfMatrix(matrix: DistanceMatrix, options: PersistenceOptions, started = performance.now()): Promise<PersistenceResult> {
   const maxDim = options.maxDim ?? 1;
   checkIndexRange(matrix.n, maxDim);
   const radius = enclosingRadius(matrix);
   // Above the enclosing radius the complex is a cone: a larger threshold gives the same diagrams.
   const threshold = Math.fround(Math.min(options.threshold ?? Infinity, radius));
-  const budgetMB = options.maxMemoryMB ?? DEFAULT_MEMORY_MB;
+  const budgetMB = memoryBudget(options.maxMemoryMB, "persistence") / 2 ** 20;
   const estimate = estimateWork(matrix, maxDim, threshold);
   if (estimate.bytes > budgetMB * 2 ** 20) throw new Error(memoryMessage(matrix, maxDim, threshold, estimate.bytes, budgetMB));
   const workers = options.workers ?? defaultWorkers();
@@ -53,13 +74,27 @@ export function persistenceOfMatrix(matrix: DistanceMatrix, options: Persistence
   const distances = workers > 0 && maxDim >= 2 ? sharedDistances(matrix.values) : matrix.values;
   const counts = { workerChunks: 0 };
   const assemble = workers > 0 && maxDim >= 2 ? parallelAssembler(distances, maxDim, workers, counts) : undefined;
-  const out = computePersistence({ distances, n: matrix.n, maxDim, threshold, cocycles: options.cocycles ?? false, assemble });
+  const steps = persistenceSteps({ distances, n: matrix.n, maxDim, threshold, cocycles: options.cocycles ?? false, assemble }, SLICE_MS);
+  let bar: Progress | null = null;
+  let out: EngineOutput;
+  for (;;) {
+    const step = steps.next();
+    if (step.done) {
+      out = step.value;
+      break;
+    }
+    const { dim, done, total } = step.value;
+    if (bar === null && options.progress !== false && performance.now() - started > QUIET_MS) bar = progress(`persistence of ${matrix.n} ${matrix.source === "points" ? "points" : "vertices"}`, 100);
+    bar?.update(Math.floor((100 * (dim + (total > 0 ? done / total : 1))) / (maxDim + 1)), dim === 0 ? `H0: ${done}/${total} edges` : `H${dim}: ${done}/${total} columns`);
+    await yieldToEventLoop();
+  }
+  bar?.finish(`${((performance.now() - started) / 1000).toFixed(1)} s`);
   return new PersistenceResult(out, { n: matrix.n, maxDim, threshold, enclosingRadius: radius, source: matrix.source, estimatedBytes: estimate.bytes, workerChunks: counts.workerChunks, seconds: (performance.now() - started) / 1000 });
 }
 
 function memoryMessage(matrix: DistanceMatrix, maxDim: number, threshold: number, bytes: number, budgetMB: number): string {
   const fits = (t: number) => estimateWork(matrix, maxDim, t).bytes <= budgetMB * 2 ** 20;
-  const fixed = 4 * matrix.n * matrix.n;
+  const fixed = matrixBytes(matrix.n);
   let advice: string;
   if (fixed > budgetMB * 2 ** 20) {
     advice = `the distance matrix alone needs ${(fixed / 2 ** 20).toFixed(0)} MB: subsample the points (ws.topology.subsample)`;

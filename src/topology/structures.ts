@@ -325,47 +325,58 @@ export class IndexMap {
 
 /**
  * Sorts (diam, index) pairs into filtration order: diameter ascending, ties by index descending.
- * Large inputs use a stable LSD radix sort (16-bit digits of the index, then of the float32 bits,
- * which order like the values for non-negative floats); small ones a comparison sort.
+ * A stable LSD radix sort on bytes: first the bytes of the complemented index that vary (an index below
+ * 2^20 needs three), then the four bytes of the float32 diameter bits (which order like the values for
+ * non-negative floats); bytes on which every key agrees are skipped. Small inputs use insertion sort.
  */
 export function filtrationSort(diam: Float32Array, index: Float64Array, count: number): void {
   if (count < 2) return;
-  if (count < 4096) {
-    const order = Array.from({ length: count }, (_, i) => i);
-    order.sort((a, b) => diam[a] - diam[b] || index[b] - index[a]);
-    const d = diam.slice(0, count);
-    const x = index.slice(0, count);
-    for (let i = 0; i < count; i++) {
-      diam[i] = d[order[i]];
-      index[i] = x[order[i]];
+  if (count <= 32) {
+    for (let i = 1; i < count; i++) {
+      const d = diam[i];
+      const x = index[i];
+      let j = i - 1;
+      while (j >= 0 && (diam[j] > d || (diam[j] === d && index[j] < x))) {
+        diam[j + 1] = diam[j];
+        index[j + 1] = index[j];
+        j--;
+      }
+      diam[j + 1] = d;
+      index[j + 1] = x;
     }
     return;
   }
-  let srcD = new Float32Array(count);
-  let srcX = new Float64Array(count);
-  srcD.set(diam.subarray(0, count));
-  srcX.set(index.subarray(0, count));
+  let maxIndex = 0;
+  for (let i = 0; i < count; i++) if (index[i] > maxIndex) maxIndex = index[i];
+  const indexBytes = Math.ceil(Math.log2(maxIndex + 1) / 8);
+  let srcD = diam.slice(0, count);
+  let srcX = index.slice(0, count);
   let dstD = new Float32Array(count);
   let dstX = new Float64Array(count);
-  const srcBits = () => new Uint32Array(srcD.buffer);
-  const counts = new Int32Array(65536);
-  const digitOf = (pass: number, i: number, b: Uint32Array): number => {
-    if (pass < 4) return 65535 - (Math.floor(srcX[i] / 2 ** (16 * pass)) & 65535); // index, descending
-    return pass === 4 ? b[i] & 65535 : b[i] >>> 16;
-  };
-  for (let pass = 0; pass < 6; pass++) {
-    const b = srcBits();
+  // Keys of the current pass, one byte each.
+  const key = new Uint8Array(count);
+  const counts = new Int32Array(256);
+  for (let pass = 0; pass < indexBytes + 4; pass++) {
+    if (pass < indexBytes) {
+      // Index descending: sort on the bytes of maxIndex - index, low byte first.
+      const scale = 2 ** (8 * pass);
+      for (let i = 0; i < count; i++) key[i] = Math.floor((maxIndex - srcX[i]) / scale) & 255;
+    } else {
+      const bits = new Uint32Array(srcD.buffer, srcD.byteOffset, count);
+      const shift = 8 * (pass - indexBytes);
+      for (let i = 0; i < count; i++) key[i] = (bits[i] >>> shift) & 255;
+    }
     counts.fill(0);
-    for (let i = 0; i < count; i++) counts[digitOf(pass, i, b)]++;
-    if (counts.some((c) => c === count)) continue; // every key has the same digit
+    for (let i = 0; i < count; i++) counts[key[i]]++;
+    if (counts[key[0]] === count) continue; // every key has the same byte
     let sum = 0;
-    for (let v = 0; v < 65536; v++) {
+    for (let v = 0; v < 256; v++) {
       const c = counts[v];
       counts[v] = sum;
       sum += c;
     }
     for (let i = 0; i < count; i++) {
-      const p = counts[digitOf(pass, i, b)]++;
+      const p = counts[key[i]]++;
       dstD[p] = srcD[i];
       dstX[p] = srcX[i];
     }

@@ -11,16 +11,22 @@ import { Table } from "../display/table";
 import { mlp } from "../model/build";
 import { Rng } from "../math/rng";
 import type { TrainRun } from "../train/run";
-import { allIdentical, cloud, furthestPointSample, neuronGroups, type CloudOptions, type TrajectoryCloud } from "./cloud";
+import { allIdentical, cloud, furthestPointSample, neuronGroups, squaredDistanceToOrigin, type CloudOptions, type TrajectoryCloud } from "./cloud";
 import { distancesOfPoints } from "./input";
 import { mapper, type MapperOptions, type MapperResult } from "./mapper";
-import { pca } from "./pca";
+import { localDimension, pca, type LocalDimension } from "./pca";
 import { persistenceOfMatrix, type PersistenceResult } from "./persistence";
 import { yieldToEventLoop } from "../display/progress";
 
 export interface TrajectoryOptions extends CloudOptions {
-  /** Neurons closer than this (incoming weights, Euclidean) are one group (default 1% of the largest neuron norm in the run). */
+  /** Neurons closer than this (incoming weights, Euclidean) are one group: a fixed tolerance for every step (default: relativeTolerance). */
   groupTolerance?: number;
+  /**
+   * Without groupTolerance: neurons within this fraction of the step's largest neuron norm are one group
+   * (default 0.01). Relative to the current norm, so early branching of small weights is seen (1% of the
+   * final norm hid it).
+   */
+  relativeTolerance?: number;
   mapper?: MapperOptions;
   /** Points of the furthest-point subsample for persistence (default 200; 0 skips persistence). */
   subsample?: number;
@@ -34,21 +40,29 @@ export interface TrajectoryOptions extends CloudOptions {
 
 export async function trajectory(run: TrainRun, options: TrajectoryOptions = {}): Promise<TrajectoryResult> {
   const c = cloud(run, options);
-  let maxNorm = 0;
-  for (let i = 0; i < c.m; i++) {
-    let s = 0;
-    for (let t = 0; t < c.dim; t++) s += c.points[i * c.dim + t] ** 2;
-    maxNorm = Math.max(maxNorm, Math.sqrt(s));
-  }
-  const tolerance = options.groupTolerance ?? 0.01 * maxNorm;
-  if (!(tolerance >= 0)) throw new Error(`topology.trajectory: groupTolerance must be >= 0, got ${tolerance}`);
-  const groups = neuronGroups(c, tolerance);
+  if (options.groupTolerance !== undefined && !(options.groupTolerance >= 0 && Number.isFinite(options.groupTolerance))) throw new Error(`topology.trajectory: groupTolerance must be a finite number >= 0, got ${options.groupTolerance}`);
+  const relative = options.relativeTolerance ?? 0.01;
+  if (!(relative >= 0 && Number.isFinite(relative))) throw new Error(`topology.trajectory: relativeTolerance must be a finite number >= 0, got ${relative}`);
+  // One tolerance per recorded step: fixed, or relative to that step's largest neuron norm.
+  const tolerances = c.steps.map((_, k) => {
+    if (options.groupTolerance !== undefined) return options.groupTolerance;
+    let maxNorm = 0;
+    for (let j = 0; j < c.neurons; j++) maxNorm = Math.max(maxNorm, Math.sqrt(squaredDistanceToOrigin(c.points, c.dim, k * c.neurons + j)));
+    return relative * maxNorm;
+  });
+  const groups = neuronGroups(c, tolerances);
   await yieldToEventLoop();
   const graph = mapper(c, { seed: options.seed, ...options.mapper });
   await yieldToEventLoop();
 
-  // The learning surface: the whole cloud on its top 3 principal components.
-  const surface = pca(c.points, c.m, c.dim, 3, { seed: options.seed });
+  // The learning surface: the whole cloud on its top 3 principal components; its intrinsic dimension by
+  // local PCA in the top 20 (most of the variance, and neighbour searches stay cheap on 20k points).
+  const projected = pca(c.points, c.m, c.dim, Math.min(20, c.dim), { seed: options.seed });
+  const shown = Math.min(3, projected.k);
+  const surface = new Float64Array(c.m * 3);
+  for (let i = 0; i < c.m; i++) for (let j = 0; j < shown; j++) surface[i * 3 + j] = projected.coordinates[i * projected.k + j];
+  await yieldToEventLoop();
+  const surfaceDimension: LocalDimension = c.m >= 3 ? localDimension(projected.coordinates, c.m, projected.k, { neighbours: Math.min(20, c.m), samples: 100, seed: options.seed }) : { dimension: 0, local: [], spectrum: [], method: "fewer than 3 points: not estimated" };
   await yieldToEventLoop();
 
   // Persistence of a furthest-point subsample, in the original weight space.
@@ -59,12 +73,12 @@ export async function trajectory(run: TrainRun, options: TrajectoryOptions = {})
     const sample = furthestPointSample(c.points, c.m, c.dim, count);
     coverRadius = sample.coverRadius;
     const rows = sample.indices.map((i) => c.points.subarray(i * c.dim, (i + 1) * c.dim));
-    homology = persistenceOfMatrix(distancesOfPoints(rows), { maxDim: options.maxDim ?? 1 });
+    homology = await persistenceOfMatrix(distancesOfPoints(rows), { maxDim: options.maxDim ?? 1, progress: false });
   }
   await yieldToEventLoop();
 
   const factors = factorsOfVariation(c, options.factors ?? {}, options.seed);
-  return new TrajectoryResult(c, groups, tolerance, graph, surface.coordinates, surface.variances.map((v) => v / surface.totalVariance), homology, coverRadius, factors, {
+  return new TrajectoryResult(c, groups, tolerances, graph, surface, projected.variances.slice(0, 3).map((v) => v / projected.totalVariance), surfaceDimension, homology, coverRadius, factors, {
     symmetricStart: allIdentical(c, 0),
     symmetricEnd: allIdentical(c, c.steps.length - 1),
   });
@@ -107,12 +121,15 @@ export class TrajectoryResult extends Result {
     readonly cloud: TrajectoryCloud,
     /** groups[k]: the neuron groups (lists of neuron indices, largest first) at cloud.steps[k]. */
     readonly groups: number[][][],
-    readonly groupTolerance: number,
+    /** The grouping tolerance at each recorded step. */
+    readonly groupTolerances: number[],
     readonly mapper: MapperResult,
     /** m x 3 principal coordinates of the cloud (the learning surface). */
     readonly surface: Float64Array,
     /** Fraction of the cloud's variance on each of the 3 components. */
     readonly explainedVariance: number[],
+    /** Intrinsic dimension of the cloud (the learning surface) by local PCA, with its method. */
+    readonly surfaceDimension: LocalDimension,
     readonly persistence: PersistenceResult | null,
     /** Hausdorff distance between the cloud and the persistence subsample. */
     readonly coverRadius: number,
@@ -122,14 +139,26 @@ export class TrajectoryResult extends Result {
     super();
   }
 
+  /** The tolerance in words: one value, or its range over the steps. */
+  private toleranceText(): string {
+    const t = this.groupTolerances;
+    const lo = Math.min(...t);
+    const hi = Math.max(...t);
+    return lo === hi ? lo.toPrecision(3) : `${lo.toPrecision(3)} to ${hi.toPrecision(3)} (relative to each step's largest norm)`;
+  }
+
   /** Number of neuron groups at each recorded step. */
   get groupCounts(): number[] {
     return this.groups.map((g) => g.length);
   }
 
-  /** First recorded step with more than one group, or null when nothing branched. */
+  /**
+   * First recorded step with more groups than the step before, or null when nothing branched. (At a tiny
+   * random init the neurons are distinct relative to their own small norm, so step 0 can hold many groups
+   * that then merge; branching is a later rise in the count.)
+   */
   get firstBranchStep(): number | null {
-    const k = this.groups.findIndex((g) => g.length > 1);
+    const k = this.groups.findIndex((g, i) => i > 0 && g.length > this.groups[i - 1].length);
     return k < 0 ? null : this.cloud.steps[k];
   }
 
@@ -143,14 +172,14 @@ export class TrajectoryResult extends Result {
       : "";
     const branch = this.firstBranchStep === null ? "never branched" : `first branch at step ${this.firstBranchStep}`;
     const ph = this.persistence ? `; subsample of ${this.persistence.info.n} (cover radius ${this.coverRadius.toPrecision(3)}): ${this.persistence.diagrams.map((d, k) => `H${k} ${d.length}`).join(", ")}` : "";
-    return `${c.layer}: ${c.neurons} neurons x ${c.steps.length} steps in R^${c.dim}; groups ${counts[0]} -> ${counts[counts.length - 1]} (${branch}, tolerance ${this.groupTolerance.toPrecision(3)})${sym}; Mapper ${this.mapper.nodes.length} nodes / ${this.mapper.edges.length} edges, cycle rank ${this.mapper.cycleRank}${ph}`;
+    return `${c.layer}: ${c.neurons} neurons x ${c.steps.length} steps in R^${c.dim}; groups ${counts[0]} -> ${counts[counts.length - 1]} (${branch}, tolerance ${this.toleranceText()})${sym}; Mapper ${this.mapper.nodes.length} nodes / ${this.mapper.edges.length} edges, cycle rank ${this.mapper.cycleRank}; surface dimension ${this.surfaceDimension.dimension} (local PCA)${ph}`;
   }
 
   figures(): Figure[] {
     const c = this.cloud;
     const figs: Figure[] = [
       figure([{ type: "scatter", mode: "lines+markers", name: "groups", x: c.steps, y: this.groupCounts, line: { shape: "hv" } }], {
-        title: `${c.layer}: neuron groups (within ${this.groupTolerance.toPrecision(3)})`,
+        title: `${c.layer}: neuron groups (within ${this.toleranceText()})`,
         xaxis: { title: "step" },
         yaxis: { title: "groups" },
       }),
@@ -210,11 +239,12 @@ export class TrajectoryResult extends Result {
       layer: this.cloud.layer,
       steps: this.cloud.steps,
       groupCounts: this.groupCounts,
-      groupTolerance: this.groupTolerance,
+      groupTolerances: this.groupTolerances,
       firstBranchStep: this.firstBranchStep,
       symmetry: this.symmetry,
       mapper: this.mapper.toJSON(),
       explainedVariance: this.explainedVariance,
+      surfaceDimension: { dimension: this.surfaceDimension.dimension, spectrum: this.surfaceDimension.spectrum, method: this.surfaceDimension.method },
       persistence: this.persistence?.toJSON() ?? null,
       coverRadius: this.coverRadius,
       factors: { step: this.factors.step, gap: this.factors.gap, order: this.factors.order },

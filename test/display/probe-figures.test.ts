@@ -54,9 +54,9 @@ describe("probe figures", () => {
     split.model.dispose();
   });
 
-  it("persistence", () => {
+  it("persistence", async () => {
     const square = [[0, 0], [1, 0], [1, 1], [0, 1], [0.5, 2]];
-    assertSnapshot("persistence-figures", stable(ws.persistence(square, { maxDim: 1 }).figures()));
+    assertSnapshot("persistence-figures", stable((await ws.persistence(square, { maxDim: 1 })).figures()));
   });
 
   it("symmetry correlator", async () => {

@@ -4,6 +4,8 @@ import { assertClose } from "../helpers";
 import { bettiCurve, bottleneck, filterByPersistence, landscape, lifetimes, persistenceImage, persistentEntropy, wasserstein, type Diagram } from "../../src/topology/diagrams";
 import { Rng } from "../../src/math/rng";
 import { fixtures, fromJSON } from "./fixtures";
+import { denseBottleneck, denseWasserstein } from "./dense-distances";
+import { bottleneckMatching } from "../../src/topology/matching";
 
 const gudhi = fixtures.diagram_distances.gudhi_doc_example;
 const d1 = fromJSON(gudhi.d1);
@@ -18,9 +20,81 @@ test("bottleneck: GUDHI's documented example is 0.75 (with and without essential
 });
 
 test("Wasserstein: GUDHI's example W1 (L-inf ground) 1.437 / 1.237 finite; W2 (L2 ground) 0.94448", () => {
-  assertClose(wasserstein(d1, d2).distance, gudhi.W1_Linf_ground_incl_essential, { rtol: 1e-12, what: "W1 incl. essential" });
-  assertClose(wasserstein(finite(d1), finite(d2)).distance, gudhi.W1_Linf_ground_finite_only, { rtol: 1e-12, what: "W1 finite" });
-  assertClose(wasserstein(finite(d1), finite(d2), { order: 2, ground: "l2" }).distance, gudhi.W2_L2_ground_finite_only, { rtol: 1e-12, what: "W2 L2" });
+  // relativeError 0: the auction runs until its dual bound certifies the optimum up to round-off.
+  const exact = { relativeError: 0 };
+  assertClose(wasserstein(d1, d2, exact).distance, gudhi.W1_Linf_ground_incl_essential, { rtol: 1e-12, what: "W1 incl. essential" });
+  assertClose(wasserstein(finite(d1), finite(d2), exact).distance, gudhi.W1_Linf_ground_finite_only, { rtol: 1e-12, what: "W1 finite" });
+  assertClose(wasserstein(finite(d1), finite(d2), { order: 2, ground: "l2", ...exact }).distance, gudhi.W2_L2_ground_finite_only, { rtol: 1e-12, what: "W2 L2" });
+  // The default stops within 1e-4 relative, never below the distance.
+  const w = wasserstein(d1, d2).distance;
+  assert.ok(w >= gudhi.W1_Linf_ground_incl_essential * (1 - 1e-12) && w <= gudhi.W1_Linf_ground_incl_essential * (1 + 1e-4), `W1 ${w}`);
+});
+
+/** Random diagrams; on a grid of quarter values (many equal costs: ties) or continuous. */
+function randomDiagram(rng: Rng, n: number, grid: boolean): Diagram {
+  return Array.from({ length: n }, () => {
+    const b = grid ? rng.int(5) / 4 : rng.uniform(0, 1);
+    return [b, b + (grid ? rng.int(4) / 4 : rng.uniform(0, 0.5) ** 2)];
+  });
+}
+
+test("bottleneck (Hopcroft-Karp over a grid) equals the dense exact matching on 300 random diagram pairs, ties included", () => {
+  const rng = new Rng(11);
+  for (let t = 0; t < 300; t++) {
+    const grid = t % 2 === 0;
+    const a = randomDiagram(rng, rng.int(14), grid);
+    const b = randomDiagram(rng, rng.int(14), grid);
+    assert.equal(bottleneck(a, b).distance, denseBottleneck(a, b), `pair ${t}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
+  }
+  // Larger: 150 points against 120.
+  const a = randomDiagram(rng, 150, false);
+  const b = randomDiagram(rng, 120, false);
+  assert.equal(bottleneck(a, b).distance, denseBottleneck(a, b));
+});
+
+test("bottleneck by bisection of the float64 bit patterns (the path for diagrams too large to list the candidates) equals the dense exact one", () => {
+  const rng = new Rng(14);
+  const half = (d: Diagram) => {
+    const finite = d.filter((p) => p[1] > p[0]);
+    return { birth: Float64Array.from(finite, (p) => p[0]), death: Float64Array.from(finite, (p) => p[1]), toDiagonal: Float64Array.from(finite, (p) => (p[1] - p[0]) / 2) };
+  };
+  for (let t = 0; t < 100; t++) {
+    const a = randomDiagram(rng, rng.int(12), t % 2 === 0);
+    const b = randomDiagram(rng, rng.int(12), t % 2 === 0);
+    assert.equal(bottleneckMatching(half(a), half(b), 0).distance, denseBottleneck(a, b), `pair ${t}`);
+  }
+});
+
+test("bottleneck matching: every matched pair costs at most the distance, every point is used once", () => {
+  const rng = new Rng(12);
+  const a = randomDiagram(rng, 40, false);
+  const b = randomDiagram(rng, 30, false);
+  const { distance, pairs } = bottleneck(a, b);
+  const cost = ([i, j]: [number, number]) => (i === -1 ? (b[j][1] - b[j][0]) / 2 : j === -1 ? (a[i][1] - a[i][0]) / 2 : Math.max(Math.abs(a[i][0] - b[j][0]), Math.abs(a[i][1] - b[j][1])));
+  assert.ok(pairs.every((p) => cost(p) <= distance));
+  assert.deepEqual(pairs.filter((p) => p[0] !== -1).map((p) => p[0]).sort((x, y) => x - y), a.map((_, i) => i).filter((i) => a[i][1] > a[i][0]));
+  assert.deepEqual(pairs.filter((p) => p[1] !== -1).map((p) => p[1]).sort((x, y) => x - y), b.map((_, j) => j).filter((j) => b[j][1] > b[j][0]));
+});
+
+test("Wasserstein (auction) is within its relative error of the exact Hungarian optimum and never below it", () => {
+  const rng = new Rng(13);
+  for (let t = 0; t < 150; t++) {
+    const grid = t % 2 === 0;
+    const a = randomDiagram(rng, rng.int(14), grid);
+    const b = randomDiagram(rng, rng.int(14), grid);
+    for (const [order, ground] of [[1, "linf"], [2, "l2"]] as const) {
+      for (const relativeError of [1e-4, 0.01]) {
+        const w = wasserstein(a, b, { order, ground, relativeError }).distance;
+        const exact = denseWasserstein(a, b, order, ground);
+        assert.ok(w >= exact * (1 - 1e-12) && w <= exact * (1 + relativeError) + 1e-15, `W${order} ${ground} at ${relativeError}: ${w} vs exact ${exact}`);
+      }
+    }
+  }
+  const a = randomDiagram(rng, 150, false);
+  const b = randomDiagram(rng, 120, false);
+  const exact = denseWasserstein(a, b);
+  const w = wasserstein(a, b).distance;
+  assert.ok(w >= exact * (1 - 1e-12) && w <= exact * (1 + 1e-4), `150 x 120: ${w} vs ${exact}`);
 });
 
 test("hand-computed cases: a diagram against the empty one, different essential counts, matchings", () => {
@@ -44,12 +118,12 @@ test("distances are symmetric, zero on equal diagrams, obey W1 >= bottleneck and
   });
   for (let trial = 0; trial < 10; trial++) {
     const [a, b, c] = [random(1 + rng.int(7)), random(1 + rng.int(7)), random(1 + rng.int(7))];
-    for (const dist of [(x: Diagram, y: Diagram) => bottleneck(x, y).distance, (x: Diagram, y: Diagram) => wasserstein(x, y).distance]) {
+    for (const dist of [(x: Diagram, y: Diagram) => bottleneck(x, y).distance, (x: Diagram, y: Diagram) => wasserstein(x, y, { relativeError: 0 }).distance]) {
       assertClose(dist(a, b), dist(b, a), { rtol: 1e-12, what: "symmetry" });
       assert.equal(dist(a, a), 0);
       assert.ok(dist(a, c) <= dist(a, b) + dist(b, c) + 1e-12, "triangle inequality");
     }
-    assert.ok(wasserstein(a, b).distance >= bottleneck(a, b).distance - 1e-12);
+    assert.ok(wasserstein(a, b, { relativeError: 0 }).distance >= bottleneck(a, b).distance - 1e-12);
   }
 });
 

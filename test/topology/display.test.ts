@@ -12,8 +12,8 @@ const edge = 2 * Math.sin(Math.PI / 12);
 const death = 2 * Math.sin(Math.PI / 3);
 const h2Death = 2 * Math.sin((5 * Math.PI) / 12);
 
-test("persistence figure: every dimension in one diagram, one colour each, the diagonal, infinite deaths on a labelled line at the top", () => {
-  const r = persistence(circle, { maxDim: 2, workers: 0 });
+test("persistence figure: every dimension in one diagram, one colour each, the diagonal, infinite deaths on a labelled line at the top", async () => {
+  const r = await persistence(circle, { maxDim: 2, workers: 0 });
   const figures = r.figures();
   assert.equal(figures.length, 1, "one figure");
   const [fig] = figures;
@@ -39,8 +39,8 @@ test("persistence figure: every dimension in one diagram, one colour each, the d
   assert.equal(r.barcode().data.length, 3, "the barcode: one trace per dimension");
 });
 
-test("persistence table: one row per dimension with counts and the longest bars; .bars() lists every bar", () => {
-  const r = persistence(circle, { maxDim: 2, workers: 0 });
+test("persistence table: one row per dimension with counts and the longest bars; .bars() lists every bar", async () => {
+  const r = await persistence(circle, { maxDim: 2, workers: 0 });
   const table = r.table();
   assert.deepEqual(table.columns, ["dim", "bars", "infinite", "longest bar birth", "longest bar death", "longest persistence", "2nd persistence", "3rd persistence"]);
   assert.deepEqual(table.column("dim"), ["H0", "H1", "H2"]);
@@ -52,13 +52,13 @@ test("persistence table: one row per dimension with counts and the longest bars;
   assert.deepEqual(h1.slice(6), [null, null]);
   assertClose(h2.slice(3) as number[], [death, h2Death, h2Death - death, h2Death - death, h2Death - death], { rtol: 1e-6, what: "H2 bars" });
   assert.equal(r.bars().rows.length, 16);
-  const empty = persistence([[0, 0], [1, 0]], { maxDim: 1, workers: 0 }).table();
+  const empty = (await persistence([[0, 0], [1, 0]], { maxDim: 1, workers: 0 })).table();
   assert.deepEqual(empty.rows[1], ["H1", 0, 0, null, null, null, null, null]);
 
   // 300 points up to H2: still one figure and a three-row table (the full list of bars stays available).
   const rng = new Rng(3);
   const cloud = Array.from({ length: 300 }, () => [rng.normal(), rng.normal(), rng.normal()]);
-  const big = persistence(cloud, { maxDim: 2, workers: 0 });
+  const big = await persistence(cloud, { maxDim: 2, workers: 0 });
   assert.equal(big.figures().length, 1);
   assert.equal(big.table().rows.length, 3);
   assert.equal(big.bars().rows.length, big.diagrams.flat().length);

@@ -1,7 +1,7 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { useTestBackend } from "../helpers";
-import { WorkingColumn } from "../../src/topology/structures";
+import { filtrationSort, WorkingColumn } from "../../src/topology/structures";
 import { Rng } from "../../src/math/rng";
 
 before(useTestBackend);
@@ -42,5 +42,16 @@ test("working column: pivots equal a brute-force Z/2 column through pushes behin
         naive.get(expected[1])!.count--;
       }
     }
+  }
+});
+
+test("filtration sort: diameter ascending, ties by index descending, for small and large inputs and indices up to 2^50", () => {
+  const rng = new Rng(41);
+  for (const [count, maxIndex, distinct] of [[0, 10, 3], [1, 10, 3], [5, 10, 2], [32, 1000, 4], [33, 1000, 4], [1000, 2 ** 20, 50], [5000, 2 ** 50, 7], [5000, 300, 1]] as const) {
+    const diam = Float32Array.from({ length: count }, () => Math.fround(rng.int(distinct) / 7));
+    const index = Float64Array.from({ length: count }, () => Math.floor(rng.uniform() * maxIndex));
+    const expected = Array.from({ length: count }, (_, i) => [diam[i], index[i]]).sort((a, b) => a[0] - b[0] || b[1] - a[1]);
+    filtrationSort(diam, index, count);
+    assert.deepEqual(Array.from({ length: count }, (_, i) => [diam[i], index[i]]), expected, `${count} entries, indices < ${maxIndex}`);
   }
 });

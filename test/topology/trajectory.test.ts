@@ -8,7 +8,7 @@ import { symmetricEigen } from "../../src/math/eigen";
 import { Rng } from "../../src/math/rng";
 import { cloud, furthestPointSample, squaredDistance } from "../../src/topology/cloud";
 import { dbscan, mapper } from "../../src/topology/mapper";
-import { pca } from "../../src/topology/pca";
+import { localDimension, pca } from "../../src/topology/pca";
 import { learningNet, trajectory } from "../../src/topology/trajectory";
 import { Trajectory } from "../../src/train/trajectory";
 import type { TrainRun } from "../../src/train/run";
@@ -139,4 +139,84 @@ test("DBSCAN pruned by a 1-Lipschitz key (the L2 norm) finds the same clusters a
   const norms = Float64Array.from({ length: m }, (_, i) => Math.hypot(pts[3 * i], pts[3 * i + 1], pts[3 * i + 2]));
   const members = Array.from({ length: m }, (_, i) => i);
   for (const eps of [0.15, 0.3]) assert.deepEqual(dbscan(pts, 3, members, eps, 3, norms), dbscan(pts, 3, members, eps, 3));
+});
+
+/** A Y: three noisy branches of 150 points each from the origin, in the plane (seeded). */
+function yCloud(seed: number): number[][] {
+  const rng = new Rng(seed);
+  const arms = [0, (2 * Math.PI) / 3, (4 * Math.PI) / 3];
+  return arms.flatMap((a) => Array.from({ length: 150 }, (_, i) => {
+    const r = (i + 1) / 150;
+    return [r * Math.cos(a) + rng.normal(0, 0.005), r * Math.sin(a) + rng.normal(0, 0.005)];
+  }));
+}
+
+test("Mapper with KeplerMapper 1.1's overlapPerc: a Y-shaped cloud gives a tree with one branching node; each point in at most 2 intervals", () => {
+  const points = yCloud(21);
+  const g = mapper(points, { lens: "l2norm", intervals: 10, overlapPerc: 0.5, cluster: { eps: 0.05 }, pca: 0 });
+  assert.ok(g.isTree, g.summary());
+  const degrees = g.nodes.map((n) => g.edges.filter((e) => e[0] === n.id || e[1] === n.id).length);
+  assert.equal(degrees.filter((d) => d === 3).length, 1, `degrees ${degrees}`);
+  assert.equal(degrees.filter((d) => d === 1).length, 3, "three leaves");
+  // Interval k = [min + k c, min + (k + 1 + p) c): with p < 1 a point lies in at most two.
+  const count = new Map<number, Set<number>>();
+  for (const n of g.nodes) for (const i of n.members) count.set(i, (count.get(i) ?? new Set()).add(n.interval));
+  assert.ok([...count.values()].every((s) => s.size <= 2));
+  // Exact 1.1 membership on a hand-made lens: min 0, max 10, 5 intervals, c = 2, p = 0.5: [2k, 2k + 3).
+  const line = Array.from({ length: 11 }, (_, i) => [i, 0]);
+  const h = mapper(line, { lens: line.map((p) => p[0]), intervals: 5, overlapPerc: 0.5, cluster: { eps: 1.5, minSamples: 1 }, pca: 0 });
+  assert.deepEqual(h.nodes.map((n) => n.members), [[0, 1, 2], [2, 3, 4], [4, 5, 6], [6, 7, 8], [8, 9, 10]]);
+  // p = 0: half-open [2k, 2k + 2), so the maximum lies in no interval, as in KeplerMapper 1.1.
+  const zero = mapper(line, { lens: line.map((p) => p[0]), intervals: 5, overlapPerc: 0, cluster: { eps: 1.5, minSamples: 1 }, pca: 0 });
+  assert.deepEqual(zero.nodes.map((n) => n.members), [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]]);
+  // Today's overlap 0.99 on the same Y: every point in about 100 intervals, a graph full of cycles.
+  assert.ok(mapper(points, { lens: "l2norm", intervals: 10, overlap: 0.9, cluster: { eps: 0.05 }, pca: 0 }).cycleRank > 0);
+});
+
+test("Mapper over a 2-D lens (hypercube cover): a planar grid gives a grid graph whose cycle rank is (n - 1)^2 squares' worth", () => {
+  // 40 x 40 points on [0, 1]^2, lens = the coordinates, 4 x 4 cover with overlapPerc 0.5: 16 boxes, one cluster each.
+  const points = Array.from({ length: 1600 }, (_, i) => [(i % 40) / 39, Math.floor(i / 40) / 39]);
+  const g = mapper(points, { lens: points, intervals: 4, overlapPerc: 0.5, cluster: { eps: 0.05 }, pca: 0 });
+  assert.equal(g.nodes.length, 16);
+  assert.equal(g.info.lensDims, 2);
+  // Boxes overlap with their right, upper and diagonal neighbours: 2 * 4 * 3 side edges + 2 * 3 * 3 diagonals.
+  assert.equal(g.edges.length, 24 + 18);
+  const pcaLens = mapper(points, { lens: "pca2", intervals: 3, overlapPerc: 0.5, cluster: { eps: 0.05 }, pca: 0 });
+  assert.equal(pcaLens.info.lensDims, 2);
+  assert.equal(pcaLens.components, 1);
+});
+
+test("local PCA: a planar patch in R^6 has dimension 2, a segment 1, a solid cube 3", () => {
+  const rng = new Rng(31);
+  const u = [1, 2, 0, -1, 0.5, 0].map((x) => x / Math.hypot(1, 2, 0, -1, 0.5, 0));
+  const v = [0, 1, -2, 0, 0, 1];
+  const dot = u.reduce((s, x, i) => s + x * v[i], 0);
+  const w = v.map((x, i) => x - dot * u[i]);
+  const wn = Math.hypot(...w);
+  const plane = Array.from({ length: 500 }, () => {
+    const [a, b] = [rng.uniform(), rng.uniform()];
+    return u.map((x, i) => 3 + a * x + (b * w[i]) / wn);
+  });
+  assert.equal(localDimension(Float64Array.from(plane.flat()), 500, 6).dimension, 2);
+  const segment = Array.from({ length: 300 }, () => { const t = rng.uniform(); return [t, 2 * t, -t]; });
+  assert.equal(localDimension(Float64Array.from(segment.flat()), 300, 3).dimension, 1);
+  const cube = Array.from({ length: 800 }, () => [rng.uniform(), rng.uniform(), rng.uniform()]);
+  assert.equal(localDimension(Float64Array.from(cube.flat()), 800, 3, { neighbours: 30 }).dimension, 3);
+  assert.throws(() => localDimension(new Float64Array(6), 3, 2, { neighbours: 2 }), /neighbours must be an integer from 3/);
+});
+
+test("neuron groups use a tolerance relative to each step's largest norm: early branching of small weights is seen", async () => {
+  // Step 0: tiny weights (norm ~1e-3) already split into two groups 1e-4 apart; step 10: large (norm ~10), equal pairs.
+  const columns = (cols: number[][]) => Float32Array.from([0, 1].flatMap((t) => cols.map((c) => c[t])));
+  const t = new Trajectory({ dense0: [2, 4] });
+  t.push(0, { dense0: columns([[1e-3, 0], [1e-3, 0], [1e-3, 1e-4], [1e-3, 1e-4]]) });
+  t.push(10, { dense0: columns([[10, 0], [10, 0], [0, 10], [0, 10]]) });
+  const run = { trajectory: t } as unknown as TrainRun;
+  const r = await trajectory(run, { subsample: 0, mapper: { cluster: { eps: 1 } } });
+  // 1% of the step's largest norm: 1e-5 at step 0 separates the pairs; 1% of the final norm (0.1) did not.
+  assert.deepEqual(r.groupCounts, [2, 2]);
+  assertClose(r.groupTolerances, [0.01 * Math.hypot(1e-3, 1e-4), 0.1], { rtol: 1e-6, what: "tolerances" });
+  const fixed = await trajectory(run, { subsample: 0, groupTolerance: 0.1, mapper: { cluster: { eps: 1 } } });
+  assert.deepEqual(fixed.groupCounts, [1, 2]);
+  await assert.rejects(() => trajectory(run, { relativeTolerance: NaN }), /relativeTolerance must be a finite number >= 0/);
 });

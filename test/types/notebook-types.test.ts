@@ -28,19 +28,19 @@ describe("notebook expressions type-check and run", () => {
     model.dispose();
   });
 
-  it("ws.persistence takes any rank-2 tensor (Tensor<Rank>) and number[][]; other ranks are a clear error", () => {
+  it("ws.persistence takes any rank-2 tensor (Tensor<Rank>) and number[][]; other ranks are a clear error", async () => {
     const points = ws.tf.randomNormal([20, 3]);
-    const result = assertNoLeak(() => ws.persistence(points, { maxDim: 1, workers: 0 }));
+    const result = await assertNoLeak(() => ws.persistence(points, { maxDim: 1, workers: 0 }));
     const rows = points.arraySync() as number[][];
-    const again = ws.persistence(rows, { maxDim: 1, workers: 0 });
+    const again = await ws.persistence(rows, { maxDim: 1, workers: 0 });
     assert.deepEqual(again.diagrams, result.diagrams);
     const graph = ws.mapper(points, { intervals: 3, pca: 2 });
     assert.ok(graph.nodes.length > 0);
     const flat = ws.tf.randomNormal([20]);
-    assert.throws(() => ws.persistence(flat), /expected a rank-2 tensor \[points, coordinates\], got shape \[20\]/);
-    assert.throws(() => ws.persistence({ distances: ws.tf.zeros([2, 2, 2]) }), /distances: expected a rank-2 tensor, got shape \[2, 2, 2\]/);
+    await assert.rejects(ws.persistence(flat), /expected a rank-2 tensor \[points, coordinates\], got shape \[20\]/);
+    await assert.rejects(ws.persistence({ distances: ws.tf.zeros([2, 2, 2]) }), /distances: expected a rank-2 tensor, got shape \[2, 2, 2\]/);
     ws.tf.dispose([points, flat]);
-    assert.throws(() => ws.persistence(points), /points: the tensor has been disposed/);
+    await assert.rejects(ws.persistence(points), /points: the tensor has been disposed/);
   });
 
   it("ws.load(file, kind) is typed by the saved kind and checks it", async () => {
