@@ -119,7 +119,7 @@ const cases: Case[] = [
   { name: "evaluate batchSize 0", limit: 20, run: async ({ m, d }) => (ws.evaluate(m, d, { batchSize: 0 }), wrong("returned")) },
   { name: "teleport.levelCurve points 1e8", limit: 20, run: async ({ m, d }) => (await ws.teleport.levelCurve(m, d, { points: 1e8 }), wrong("returned")) },
   { name: "teleport.microAngles n 1e9", limit: 20, run: async ({ m, d }) => (await ws.teleport.microAngles(m, d, { n: 1e9 }), wrong("returned")) },
-  { name: "sharpness traceSamples 1e9", limit: 20, run: async ({ m, d }) => (ws.sharpness(m, d, { traceSamples: 1e9 }), wrong("returned")) },
+  { name: "sharpness traceSamples 1e9", limit: 20, run: async ({ m, d }) => (await ws.sharpness(m, d, { traceSamples: 1e9 }), wrong("returned")) },
   // The user's model or files damaged
   {
     name: "train lr 1e20 (diverges)",
@@ -178,7 +178,7 @@ const cases: Case[] = [
   { name: "evaluate on NaN weights", run: async ({ nanModel, d }) => (ws.evaluate(nanModel, d), wrong("returned an accuracy")) },
   { name: "teleport NaN probe input", run: async ({ m, nanProbe }) => { const r = ws.teleport(m, { probe: nanProbe }); r.model.dispose(); return wrong(`check ${r.preserved ? "passed" : "failed"}`); } },
   { name: "embed.split NaN probe input", run: async ({ m, nanProbe }) => { const r = ws.embed.split(m, { neuron: 0, x: nanProbe }); r.model.dispose(); return wrong(`check ${r.check.passed ? "passed" : "failed"}`); } },
-  { name: "hessian exact false, iterations 0", run: async ({ m, d }) => (ws.hessian(m, d, { exact: false, iterations: 0 }), wrong("empty spectrum")) },
+  { name: "hessian exact false, iterations 0", run: async ({ m, d }) => (await ws.hessian(m, d, { exact: false, iterations: 0 }), wrong("empty spectrum")) },
   { name: "elasticity.locality negative distances", run: async ({ m, d }) => (await ws.elasticity.locality(m, d, { ...q, points: 6, distance: Array.from({ length: 6 }, () => new Array<number>(6).fill(-1)) }), wrong("correlated negative distances")) },
   { name: "elasticity.locality NaN distances", run: async ({ m, d }) => (await ws.elasticity.locality(m, d, { ...q, points: 6, distance: Array.from({ length: 6 }, () => new Array<number>(6).fill(NaN)) }), wrong("correlated NaN distances")) },
   {

@@ -4,6 +4,8 @@
  * (neuron, step). Also the greedy furthest-point subsample and the neuron groups of each step.
  */
 import type { TrainRun } from "../train/run";
+import { Trajectory } from "../train/trajectory";
+import { InputError } from "../errors";
 import { DisjointSets } from "./structures";
 
 export interface TrajectoryCloud {
@@ -29,8 +31,10 @@ export interface CloudOptions {
 }
 
 function recordedTrajectory(run: TrainRun, where: string) {
-  if (run == null || typeof run !== "object" || !("trajectory" in run)) throw new Error(`${where}: expected the TrainRun returned by ws.train`);
-  if (!run.trajectory) throw new Error(`${where}: the run recorded no weights; train with { record: { every, layers } }`);
+  if (run == null || typeof run !== "object" || !("trajectory" in run)) throw new InputError("invalid-data", `${where}: expected the TrainRun returned by ws.train`);
+  if (!run.trajectory) throw new InputError("invalid-data", `${where}: the run recorded no weights; train with { record: { every, layers } }`);
+  // A saved run's JSON (run.toJSON(), or ws.load of it) keeps the history but not the recorded weights.
+  if (!(run.trajectory instanceof Trajectory)) throw new InputError("invalid-data", `${where}: expected the TrainRun returned by ws.train in this session; a saved run's JSON keeps no recorded weights`);
   return run.trajectory;
 }
 

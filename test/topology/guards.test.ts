@@ -6,7 +6,12 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { assertNoLeak, useTestBackend } from "../helpers";
+import { assertNoLeak, typedError, useTestBackend } from "../helpers";
+import { InputError } from "../../src/errors";
+import { mlp } from "../../src/model/build";
+import { blobs } from "../../src/data/synthetic";
+import { train, type TrainRun } from "../../src/train";
+import { trajectory } from "../../src/topology/trajectory";
 import { persistence } from "../../src/topology/persistence";
 import { bottleneck, persistenceImage, wasserstein, type Diagram } from "../../src/topology/diagrams";
 import { mapper } from "../../src/topology/mapper";
@@ -119,4 +124,15 @@ test("the distance matrix of a point cloud is built in slices too: timers run wh
   clearInterval(timer);
   if (elapsed > 200) assert.ok(ticks >= 2, `${ticks} timer ticks during ${elapsed.toFixed(0)} ms`);
   assert.equal(r.diagrams[0].length, 3000);
+});
+
+test("a saved run's JSON (no recorded weights) given to topology.trajectory is an InputError, not an internal message", async () => {
+  const model = mlp([4, 6, 3], { seed: 1 });
+  const data = blobs({ n: 16, k: 3, dim: 4, seed: 1 });
+  const run = await train(model, data, { epochs: 1, batchSize: 8, progress: false, record: { every: 1 } });
+  const saved = JSON.parse(JSON.stringify(run.toJSON())) as TrainRun;
+  await assert.rejects(trajectory(saved, { layer: "dense0" }), typedError(InputError, "invalid-data", /a saved run's JSON keeps no recorded weights/));
+  run.trajectory?.dispose();
+  tf.dispose([data.x, data.y]);
+  model.dispose();
 });
