@@ -33,10 +33,9 @@ function isUnit(value: number | [number, number] | undefined): boolean {
   return value === undefined || (Array.isArray(value) ? value.every((v) => v === 1) : value === 1);
 }
 
-/** Samples per chunk so that a chunk's patch matrix fits the budget (at least one). */
-function chunkSamples(g: Geometry): number {
-  const perSample = g.outHeight * g.outWidth * g.filterHeight * g.filterWidth * g.inChannels;
-  return Math.max(1, Math.floor(COLUMN_BUDGET / Math.max(perSample, 1)));
+/** The sgemm sizes: patch-matrix rows per sample (output positions), patch length k, output channels. */
+function gemmSizes(g: Geometry): { rows: number; k: number; outC: number } {
+  return { rows: g.outHeight * g.outWidth, k: g.filterHeight * g.filterWidth * g.inChannels, outC: g.outChannels };
 }
 
 /** True when the patch matrix is x itself (1x1 filter, unit stride, no padding). */
@@ -100,17 +99,17 @@ function col2im(col: Float32Array, g: Geometry, offsets: Int32Array, first: numb
  * chunk and the tap offsets (the same for every sample).
  */
 function inChunks(g: Geometry, work: (first: number, count: number, col: Float32Array, offsets: Int32Array) => void): void {
-  const step = chunkSamples(g);
-  const col = new Float32Array(Math.min(step, g.batchSize) * g.outHeight * g.outWidth * g.filterHeight * g.filterWidth * g.inChannels);
+  const { rows, k } = gemmSizes(g);
+  // Samples per chunk so that a chunk's patch matrix fits the budget (at least one).
+  const step = Math.max(1, Math.floor(COLUMN_BUDGET / Math.max(rows * k, 1)));
+  const col = new Float32Array(Math.min(step, g.batchSize) * rows * k);
   const offsets = tapOffsets(g);
   for (let first = 0; first < g.batchSize; first += step) work(first, Math.min(step, g.batchSize - first), col, offsets);
 }
 
 /** x * filter into out ([N, outH, outW, outC]). */
 function convolve(blas: BlasLibrary, x: Float32Array, filter: Float32Array, g: Geometry, out: Float32Array): void {
-  const rows = g.outHeight * g.outWidth;
-  const k = g.filterHeight * g.filterWidth * g.inChannels;
-  const outC = g.outChannels;
+  const { rows, k, outC } = gemmSizes(g);
   if (pointwise(g)) {
     blas.sgemm(false, false, g.batchSize * rows, outC, k, 1, x, k, filter, outC, 0, out, outC);
     return;
@@ -177,9 +176,7 @@ export function conv2dBackpropInputKernel(blas: BlasLibrary): Kernel {
       return fallback(args);
     }
     const g = geometry(attrs.inputShape, filter.shape, attrs);
-    const rows = g.outHeight * g.outWidth;
-    const k = g.filterHeight * g.filterWidth * g.inChannels;
-    const outC = g.outChannels;
+    const { rows, k, outC } = gemmSizes(g);
     const dx = new Float32Array(g.batchSize * g.inHeight * g.inWidth * g.inChannels);
     if (pointwise(g)) {
       blas.sgemm(false, true, g.batchSize * rows, k, outC, 1, dv, outC, fv, outC, 0, dx, k);
@@ -205,9 +202,7 @@ export function conv2dBackpropFilterKernel(blas: BlasLibrary): Kernel {
       return fallback(args);
     }
     const g = geometry(x.shape, attrs.filterShape, attrs);
-    const rows = g.outHeight * g.outWidth;
-    const k = g.filterHeight * g.filterWidth * g.inChannels;
-    const outC = g.outChannels;
+    const { rows, k, outC } = gemmSizes(g);
     const dw = new Float32Array(k * outC);
     if (pointwise(g)) {
       blas.sgemm(true, false, k, outC, g.batchSize * rows, 1, xv, k, dv, outC, 0, dw, outC);
