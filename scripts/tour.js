@@ -11,15 +11,20 @@ const { spawnSync } = require("node:child_process");
 const { ROOT, APT_PACKAGES, missingJupyter, notebooks, executeNotebook, inspectNotebook } = require("./notebooks");
 const { install } = require("../kernel/install");
 
+/** Runs apt-get update, then `command` (an apt-get install) if the update succeeded; true when both did. */
+function aptInstall(command) {
+  const update = spawnSync("apt-get", ["update"], { stdio: "inherit" });
+  const result = update.status === 0 ? spawnSync("sh", ["-c", command], { stdio: "inherit" }) : update;
+  return result.status === 0;
+}
+
 function ensureJupyter() {
   const missing = missingJupyter();
   if (missing.length === 0) return;
   const command = `apt-get install -y --no-install-recommends ${APT_PACKAGES.join(" ")}`;
   if (process.getuid && process.getuid() === 0) {
     console.log(`Installing Jupyter from Debian's packages (missing: ${missing.join(", ")})...`);
-    const update = spawnSync("apt-get", ["update"], { stdio: "inherit" });
-    const result = update.status === 0 ? spawnSync("sh", ["-c", command], { stdio: "inherit" }) : update;
-    if (result.status === 0 && missingJupyter().length === 0) return;
+    if (aptInstall(command) && missingJupyter().length === 0) return;
     console.error("Installing Jupyter failed.");
   } else {
     console.error(`Jupyter is missing (${missing.join(", ")}). Install it with:\n  sudo ${command}\nthen run \`npm run tour\` again.`);
@@ -48,9 +53,7 @@ function ensureBlas() {
   const command = `apt-get install -y --no-install-recommends ${BLAS_PACKAGE}`;
   if (process.getuid && process.getuid() === 0) {
     console.log(`Installing OpenBLAS from Debian's packages (${BLAS_PACKAGE}) for the blas backend...`);
-    const update = spawnSync("apt-get", ["update"], { stdio: "inherit" });
-    const result = update.status === 0 ? spawnSync("sh", ["-c", command], { stdio: "inherit" }) : update;
-    if (result.status === 0 && found()) return;
+    if (aptInstall(command) && found()) return;
     console.log("Installing OpenBLAS failed: the notebooks run on the wasm backend instead.");
   } else {
     console.log(`OpenBLAS is missing: the notebooks run on the wasm backend. For the faster blas backend:\n  sudo ${command}`);

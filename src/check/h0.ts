@@ -5,7 +5,7 @@
 import { Rng } from "../math/rng";
 import { persistence } from "../topology/persistence";
 import { CheckResult, Grading, fmt, startGrading, type CheckOptions } from "./result";
-import { callStudent, readMatrix } from "./student";
+import { callStudent, firstMismatch, readMatrix } from "./student";
 
 /** All H0 intervals [birth, death] of the Vietoris-Rips filtration of the points (may be async). */
 export type H0Fn = (points: number[][]) => [number, number][] | number[][] | Promise<[number, number][] | number[][]>;
@@ -44,9 +44,9 @@ export async function h0(fn: H0Fn, options: CheckOptions = {}): Promise<CheckRes
       grading.fail(name, DEATHS, `${expectedDeaths.length} finite deaths`, `${deaths.length}`);
       continue;
     }
-    const bad = deaths.findIndex((d, i) => !(Math.abs(d - expectedDeaths[i]) <= DEATH_RTOL * Math.max(1, expectedDeaths[i])));
-    if (bad < 0) grading.pass(name, DEATHS);
-    else grading.fail(name, DEATHS, fmt(expectedDeaths[bad]), fmt(deaths[bad]), `${bad + 1}. smallest finite death${deathHint(deaths, expectedDeaths)}`);
+    const bad = firstMismatch(deaths, expectedDeaths, DEATH_RTOL);
+    if (!bad) grading.pass(name, DEATHS);
+    else grading.fail(name, DEATHS, fmt(bad.expected), fmt(bad.actual), `${bad.index + 1}. smallest finite death${deathHint(deaths, expectedDeaths)}`);
   }
   return grading.result();
 }

@@ -129,7 +129,11 @@ export function plotlyLibraryHtml(): string {
  * output that carries it may come later in the page) and showing a readable message if it never arrives.
  */
 export function figureHtml(f: Figure): string {
-  f = withTitleObjects(f);
+  return drawingHtml(withTitleObjects(f));
+}
+
+/** figureHtml of a figure whose titles are already objects (see withTitleObjects). */
+function drawingHtml(f: Figure): string {
   const id = `ws-${randomBytes(6).toString("hex")}`;
   const spec = JSON.stringify({ data: f.data, layout: f.layout, config: { ...DEFAULT_CONFIG, ...f.config } }).replace(/</g, "\\u003c");
   const height = typeof f.layout.height === "number" ? f.layout.height : 420;
@@ -156,7 +160,7 @@ export function figureBundle(f: Figure): MimeBundle {
   f = withTitleObjects(f);
   return {
     [PLOTLY_MIME]: { data: f.data, layout: f.layout, config: { ...DEFAULT_CONFIG, ...f.config } },
-    "text/html": figureHtml(f),
+    "text/html": drawingHtml(f),
     "text/plain": figureText(f),
   };
 }
