@@ -79,45 +79,49 @@ export function cnn(inputShape: number[] = [28, 28, 1], options: CnnOptions = {}
   checkOptions("cnn", options, { kernelSize: rules.integer(1), classes: rules.integer(1), dropout: { min: 0, below: 1 }, seed: rules.finite(), pool: rules.oneOf("max", "avg", null), batchNorm: rules.boolean() });
   if (options.filters !== undefined) checkEach("cnn", "filters", options.filters, rules.integer(1), 0);
   if (options.dense !== undefined) checkEach("cnn", "dense", options.dense, rules.integer(1), 0);
-  assertParametersFit("cnn", cnnParameters(inputShape, options));
+  // The defaults are applied once, here: the parameter count below and the layers built after it read the same values.
+  const { filters = [8, 16], kernelSize = 3, dense = [32], classes = 10 } = options;
+  const withBn = options.batchNorm === true;
+  const pool = options.pool === undefined ? "max" : options.pool;
+  assertParametersFit("cnn", cnnParameters(inputShape, { filters, kernelSize, dense, classes, withBn, pooled: pool !== null }));
   if (options.init !== undefined) checkInit(options.init);
   const activation = options.activation ?? "relu";
   const layers: tf.layers.Layer[] = [];
-  (options.filters ?? [8, 16]).forEach((filters, i) => {
-    const withBn = options.batchNorm === true;
+  filters.forEach((units, i) => {
     layers.push(tf.layers.conv2d({
-      filters, kernelSize: options.kernelSize ?? 3, padding: "same", name: `conv${i}`,
+      filters: units, kernelSize, padding: "same", name: `conv${i}`,
       inputShape: i === 0 ? inputShape : undefined, activation: (withBn ? "linear" : activation) as "relu", ...SEEDED_LATER,
     }));
     if (withBn) {
       layers.push(tf.layers.batchNormalization({ name: `bn${i}` }));
       layers.push(tf.layers.activation({ activation: activation as "relu", name: `act${i}` }));
     }
-    const pool = options.pool === undefined ? "max" : options.pool;
     if (pool === "max") layers.push(tf.layers.maxPooling2d({ poolSize: 2, name: `pool${i}` }));
     if (pool === "avg") layers.push(tf.layers.averagePooling2d({ poolSize: 2, name: `pool${i}` }));
   });
   layers.push(tf.layers.flatten({ name: "flatten" }));
   if (options.dropout) layers.push(tf.layers.dropout({ rate: options.dropout, name: "dropout" }));
-  (options.dense ?? [32]).forEach((units, i) => layers.push(tf.layers.dense({ units, activation: activation as "relu", name: `dense${i}`, ...SEEDED_LATER })));
-  layers.push(tf.layers.dense({ units: options.classes ?? 10, name: "logits", ...SEEDED_LATER }));
+  dense.forEach((units, i) => layers.push(tf.layers.dense({ units, activation: activation as "relu", name: `dense${i}`, ...SEEDED_LATER })));
+  layers.push(tf.layers.dense({ units: classes, name: "logits", ...SEEDED_LATER }));
   const model = tf.sequential({ layers, name: options.name ?? "cnn" });
   initialise(model, options.init ?? defaultInit(activation), new Rng(options.seed ?? 0));
   return model;
 }
 
-/** Parameters of cnn(inputShape, options), counted before any layer is built. */
-function cnnParameters(inputShape: number[], options: CnnOptions): number {
-  const k = options.kernelSize ?? 3;
+/** Parameters of the cnn that cnn() builds from these (defaulted) settings, counted before any layer is built. */
+function cnnParameters(
+  inputShape: number[],
+  { filters, kernelSize: k, dense, classes, withBn, pooled }: { filters: number[]; kernelSize: number; dense: number[]; classes: number; withBn: boolean; pooled: boolean },
+): number {
   let [h, w, c] = inputShape;
   let count = 0;
-  for (const filters of options.filters ?? [8, 16]) {
-    count += (k * k * c + 1) * filters + (options.batchNorm ? 4 * filters : 0);
-    c = filters;
-    if (options.pool !== null) [h, w] = [Math.floor(h / 2), Math.floor(w / 2)];
+  for (const units of filters) {
+    count += (k * k * c + 1) * units + (withBn ? 4 * units : 0);
+    c = units;
+    if (pooled) [h, w] = [Math.floor(h / 2), Math.floor(w / 2)];
   }
   let width = Math.max(1, h * w * c);
-  for (const units of [...(options.dense ?? [32]), options.classes ?? 10]) {
+  for (const units of [...dense, classes]) {
     count += (width + 1) * units;
     width = units;
   }

@@ -12,7 +12,7 @@ import { assertDataFits } from "../model/check";
 import { assertPassFits, availableBytes, isBackendFailure, recoverFromBackendFailure, largestBatch } from "../model/memory";
 import { InputError, checkOption, checkOptions, rules } from "../errors";
 import { Rng } from "../math/rng";
-import { progress, yieldToEventLoop } from "../display/progress";
+import { optionalProgress, yieldToEventLoop } from "../display/progress";
 import { makeOptimizer, type OptimizerName, type OptimizerSpec, type OptimizerState } from "./optimizer";
 import { Trajectory, type TrajectoryOptions } from "./trajectory";
 import { TrainRun, type EpochRecord, type StepRecord } from "./run";
@@ -135,7 +135,7 @@ async function trainNow(model: tf.LayersModel, data: Dataset | { x: tf.Tensor; y
   const trajectory = trajectoryShapes ? new Trajectory(trajectoryShapes, typeof options.record === "object" ? options.record : {}) : null;
 
   const stepsPerEpoch = Math.ceil(n / batchSize);
-  const bar = options.progress === false ? null : progress(`training ${view.name}`, epochs * stepsPerEpoch);
+  const bar = optionalProgress(options.progress, `training ${view.name}`, epochs * stepsPerEpoch);
   const stepHistory: StepRecord[] = [];
   const epochHistory: EpochRecord[] = [];
   const started = Date.now();
