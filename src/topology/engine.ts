@@ -474,20 +474,18 @@ export function* persistenceSteps(input: EngineInput, slice = Infinity): Generat
     if (dim < maxDim) {
       // Columns of the next dimension: cofacets not cleared (paired here) and not in apparent pairs.
       const keepSimplices = dim + 1 < maxDim;
+      // In parts of simplices, so a long assembly yields too.
+      const part = slice === Infinity ? simplices.length : Math.max(1024, Math.ceil(simplices.length / 64));
       let assembled: NextColumns;
       if (input.assemble) assembled = input.assemble(complex, simplices, dim, reducer.pivots, keepSimplices);
+      else if (part >= simplices.length) assembled = assembleNextColumns(complex, simplices, 0, simplices.length, dim, reducer.pivots, keepSimplices);
       else {
-        // In parts of simplices, so a long assembly yields too.
-        const part = slice === Infinity ? simplices.length : Math.max(1024, Math.ceil(simplices.length / 64));
         assembled = { next: new SimplexList(keepSimplices ? simplices.length : 16), nextColumns: new SimplexList(1024), apparent: 0 };
         for (let from = 0; from < simplices.length; from += part) {
           const piece = assembleNextColumns(complex, simplices, from, Math.min(simplices.length, from + part), dim, reducer.pivots, keepSimplices);
-          if (from === 0 && part >= simplices.length) assembled = piece;
-          else {
-            if (keepSimplices) assembled.next.append(piece.next);
-            assembled.nextColumns.append(piece.nextColumns);
-            assembled.apparent += piece.apparent;
-          }
+          if (keepSimplices) assembled.next.append(piece.next);
+          assembled.nextColumns.append(piece.nextColumns);
+          assembled.apparent += piece.apparent;
           if (from + part < simplices.length) yield { dim, done: columns.length, total: columns.length };
         }
       }

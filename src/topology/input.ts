@@ -6,6 +6,7 @@ import * as os from "os";
 import * as v8 from "v8";
 import * as tf from "@tensorflow/tfjs";
 import { binomial, MAX_INDEX } from "./engine";
+import { runSteps } from "../math/hessian";
 
 /** Default memory limit of the topology tools: half the machine's memory, at most 8 GB. */
 export const DEFAULT_MEMORY_MB = Math.min(8192, Math.floor(os.totalmem() / 2 / 2 ** 20));
@@ -95,11 +96,7 @@ export function pointRows(points: PointCloud, what = "points"): ArrayLike<number
 
 /** Pairwise distances of a point cloud, computed in float64 and stored as float32. */
 export function distancesOfPoints(points: PointCloud, metric: Metric = "euclidean", budgetBytes = Infinity): DistanceMatrix {
-  const steps = distanceSteps(points, metric, budgetBytes);
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value;
-  }
+  return runSteps(distanceSteps(points, metric, budgetBytes));
 }
 
 /**

@@ -104,7 +104,7 @@ export function mapper(input: TrajectoryCloud | PointCloud, options: MapperOptio
     principal = p;
   }
   const lens = lensValues(options.lens ?? "l2norm", space, m, spaceDim, principal, options.seed);
-  if (Number.isFinite(intervals ** lens.dims) === false || !Number.isSafeInteger(intervals ** lens.dims)) throw new Error(`mapper: ${intervals} intervals in each of ${lens.dims} lens dimensions give more cover elements than can be numbered; use fewer intervals`);
+  if (!Number.isSafeInteger(intervals ** lens.dims)) throw new Error(`mapper: ${intervals} intervals in each of ${lens.dims} lens dimensions give more cover elements than can be numbered; use fewer intervals`);
   // The built-in lenses are 1-Lipschitz in the clustering space (|norm x - norm y| and |x_1 - y_1| are
   // at most |x - y|), so DBSCAN only compares points whose first lens values are within eps.
   const lipschitzLens = typeof (options.lens ?? "l2norm") === "string";

@@ -3,7 +3,7 @@ import { Result } from "../display/result";
 import { figure, type Figure } from "../display/figure";
 import { Table } from "../display/table";
 import { persistenceSteps, type EngineOutput, type Interval } from "./engine";
-import { progress, yieldToEventLoop, type Progress } from "../display/progress";
+import { driveSteps, progress, yieldToEventLoop, type Progress } from "../display/progress";
 import { defaultWorkers, parallelAssembler, sharedDistances } from "./parallel";
 import { checkIndexRange, distancesOfMatrix, distanceSteps, enclosingRadius, estimateWork, matrixBytes, memoryBudget, type DistanceInput, type DistanceMatrix, type Metric, type PointCloud } from "./input";
 
@@ -45,17 +45,7 @@ export async function persistence(input: PersistenceInput, options: PersistenceO
   const started = performance.now();
   let matrix: DistanceMatrix;
   if (input != null && typeof input === "object" && "distances" in input && !Array.isArray(input)) matrix = distancesOfMatrix(input.distances, budget);
-  else {
-    const steps = distanceSteps(input as PointCloud, options.metric ?? "euclidean", budget, SLICE_MS);
-    for (;;) {
-      const step = steps.next();
-      if (step.done) {
-        matrix = step.value;
-        break;
-      }
-      await yieldToEventLoop();
-    }
-  }
+  else matrix = await driveSteps(distanceSteps(input as PointCloud, options.metric ?? "euclidean", budget, SLICE_MS), null);
   return persistenceOfMatrix(matrix, { ...options, maxDim }, started);
 }
 
