@@ -24,7 +24,6 @@ export async function h0(fn: H0Fn, options: CheckOptions = {}): Promise<CheckRes
   const grading = new Grading("h0", [{ name: COUNT }, { name: BIRTHS }, { name: INFINITE }, { name: DEATHS }]);
   for (let k = 0; k < cases; k++) {
     const { name, points } = cloud(k, seed);
-    // await: ws.persistence may become asynchronous (it is allowed to yield to the event loop).
     const reference = (await persistence(points, { maxDim: 0, workers: 0 })).diagrams[0];
     const expectedDeaths = reference.map((p) => p[1]).filter((d) => d !== Infinity).sort((a, b) => a - b);
     const outcome = await callStudent(() => fn(points.map((p) => p.slice())), (out) => readMatrix(out, null, 2, "[birth, death] intervals"));
